@@ -1,0 +1,42 @@
+"""One way to open the DuckDB warehouse, with the configured limits applied.
+
+DuckDB allows a single writing process per file, so every Dagster asset and
+check that opens it runs in the ``duckdb_warehouse`` pool (limit 1, see
+``dagster.yaml``) and closes its connection before dbt's process starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from orchestration.settings import Settings, get_settings
+
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+def configure(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    settings.duckdb_temp_dir.mkdir(parents=True, exist_ok=True)
+    conn.execute(f"set temp_directory = '{settings.duckdb_temp_dir.as_posix()}'")
+    if settings.duckdb_memory_limit:
+        conn.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
+    if settings.duckdb_threads:
+        conn.execute(f"set threads = {int(settings.duckdb_threads)}")
+
+
+@contextmanager
+def connect(
+    settings: Settings | None = None, *, read_only: bool = False, path: Path | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    settings = settings or get_settings()
+    target = path or settings.warehouse_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    conn = duckdb.connect(str(target), read_only=read_only)
+    try:
+        configure(conn, settings)
+        yield conn
+    finally:
+        conn.close()
