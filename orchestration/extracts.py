@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-ColumnType = Literal["varchar", "integer", "double", "decimal", "boolean", "date", "timestamp", "json"]
+ColumnType = Literal[
+    "varchar", "integer", "double", "decimal", "boolean", "date", "timestamp", "json"
+]
 
 # DuckDB type used in raw tables for each contract type.
 DUCKDB_TYPES: dict[str, str] = {
@@ -119,11 +121,22 @@ ENTITIES: tuple[Entity, ...] = (
             Column("tier", "varchar", "Current program tier.", True, TIERS),
             Column("region", "varchar", "Sales region.", True, REGIONS),
             Column("country", "varchar", "ISO 3166-1 alpha-2 country code."),
-            Column("segment", "varchar", "Customer segment the partner mainly serves.", False, SEGMENTS),
+            Column(
+                "segment", "varchar", "Customer segment the partner mainly serves.", False, SEGMENTS
+            ),
             Column("joined_date", "date", "Date the partner joined the program.", required=True),
-            Column("status", "varchar", "Program status.", True, ("active", "inactive", "terminated")),
-            Column("parent_partner_id", "varchar", "Parent account for subsidiaries; empty otherwise."),
-            Column("employee_count", "integer", "Partner headcount, as recorded in the CRM.", min_value=0),
+            Column(
+                "status", "varchar", "Program status.", True, ("active", "inactive", "terminated")
+            ),
+            Column(
+                "parent_partner_id", "varchar", "Parent account for subsidiaries; empty otherwise."
+            ),
+            Column(
+                "employee_count",
+                "integer",
+                "Partner headcount, as recorded in the CRM.",
+                min_value=0,
+            ),
         ),
     ),
     Entity(
@@ -135,14 +148,24 @@ ENTITIES: tuple[Entity, ...] = (
             Column("opportunity_id", "varchar", "CRM opportunity id.", required=True),
             Column("partner_id", "varchar", "Partner that owns the opportunity.", required=True),
             Column("customer_id", "varchar", "End customer account id."),
-            Column("amount", "decimal", "Opportunity amount in `currency`.", required=True, min_value=0),
+            Column(
+                "amount", "decimal", "Opportunity amount in `currency`.", required=True, min_value=0
+            ),
             Column("currency", "varchar", "ISO 4217 currency code.", required=True),
             Column("stage", "varchar", "Sales stage.", True, OPPORTUNITY_STAGES),
             Column("created_date", "date", "Date the opportunity was created.", required=True),
             Column("closed_date", "date", "Date it was closed (won or lost); empty while open."),
-            Column("is_won", "boolean", "True when closed won, false when closed lost, empty while open."),
+            Column(
+                "is_won",
+                "boolean",
+                "True when closed won, false when closed lost, empty while open.",
+            ),
             Column("product_line", "varchar", "Product line sold."),
-            Column("deal_registration_id", "varchar", "Deal registration this opportunity came from, if any."),
+            Column(
+                "deal_registration_id",
+                "varchar",
+                "Deal registration this opportunity came from, if any.",
+            ),
         ),
     ),
     Entity(
@@ -156,8 +179,16 @@ ENTITIES: tuple[Entity, ...] = (
             Column("customer_id", "varchar", "End customer the deal is for."),
             Column("submitted_date", "date", "Date submitted.", required=True),
             Column("decided_date", "date", "Date approved or rejected; empty while pending."),
-            Column("status", "varchar", "Decision.", True, ("pending", "approved", "rejected", "expired")),
-            Column("estimated_value", "decimal", "Estimated deal value in `currency`.", min_value=0),
+            Column(
+                "status",
+                "varchar",
+                "Decision.",
+                True,
+                ("pending", "approved", "rejected", "expired"),
+            ),
+            Column(
+                "estimated_value", "decimal", "Estimated deal value in `currency`.", min_value=0
+            ),
             Column("currency", "varchar", "ISO 4217 currency code."),
         ),
     ),
@@ -171,9 +202,15 @@ ENTITIES: tuple[Entity, ...] = (
             Column("partner_id", "varchar", "Partner working the lead.", required=True),
             Column("created_date", "date", "Date the lead was created.", required=True),
             Column(
-                "lead_source", "varchar", "Who sourced the lead.", True, ("partner_sourced", "vendor_referred")
+                "lead_source",
+                "varchar",
+                "Who sourced the lead.",
+                True,
+                ("partner_sourced", "vendor_referred"),
             ),
-            Column("is_converted", "boolean", "Whether the lead became an opportunity.", required=True),
+            Column(
+                "is_converted", "boolean", "Whether the lead became an opportunity.", required=True
+            ),
             Column("converted_date", "date", "Date converted; empty if not converted."),
             Column("opportunity_id", "varchar", "Opportunity created from the lead, if any."),
         ),
@@ -190,8 +227,14 @@ ENTITIES: tuple[Entity, ...] = (
             Column("partner_id", "varchar", "Partner that served the customer.", required=True),
             Column("customer_id", "varchar", "Responding customer."),
             Column("survey_type", "varchar", "CSAT (1-5) or NPS (0-10).", True, ("csat", "nps")),
-            Column("score", "double", "Response score on the survey's scale.", required=True, min_value=0,
-                   max_value=10),
+            Column(
+                "score",
+                "double",
+                "Response score on the survey's scale.",
+                required=True,
+                min_value=0,
+                max_value=10,
+            ),
             Column("responded_at", "timestamp", "When the customer answered (UTC).", required=True),
         ),
     ),
@@ -205,10 +248,16 @@ ENTITIES: tuple[Entity, ...] = (
             Column("partner_id", "varchar", "Partner responsible for the renewal.", required=True),
             Column("customer_id", "varchar", "Customer whose contract renews."),
             Column("contract_end_date", "date", "Date the current contract ends.", required=True),
-            Column("renewal_status", "varchar", "Outcome.", True, ("renewed", "churned", "pending")),
+            Column(
+                "renewal_status", "varchar", "Outcome.", True, ("renewed", "churned", "pending")
+            ),
             Column("original_amount", "decimal", "Contract value before renewal.", min_value=0),
-            Column("renewed_amount", "decimal", "Contract value after renewal; empty unless renewed.",
-                   min_value=0),
+            Column(
+                "renewed_amount",
+                "decimal",
+                "Contract value after renewal; empty unless renewed.",
+                min_value=0,
+            ),
             Column("currency", "varchar", "ISO 4217 currency code."),
         ),
     ),
@@ -226,7 +275,11 @@ ENTITIES: tuple[Entity, ...] = (
             Column("user_id", "varchar", "Portal user.", required=True),
             Column("event_type", "varchar", "What the user did.", True, EVENT_TYPES),
             Column("occurred_at", "timestamp", "When it happened (UTC, ISO 8601).", required=True),
-            Column("properties", "json", "Event-specific details (content id, MDF amount, event id, ...)."),
+            Column(
+                "properties",
+                "json",
+                "Event-specific details (content id, MDF amount, event id, ...).",
+            ),
         ),
     ),
     Entity(
@@ -245,9 +298,17 @@ ENTITIES: tuple[Entity, ...] = (
             Column("course_name", "varchar", "Course title."),
             Column("course_kind", "varchar", "Kind of learning object.", True, COURSE_KINDS),
             Column("verb", "varchar", "What happened.", True, LMS_VERBS),
-            Column("score", "double", "Score in percent, for passed/failed.", min_value=0, max_value=100),
+            Column(
+                "score",
+                "double",
+                "Score in percent, for passed/failed.",
+                min_value=0,
+                max_value=100,
+            ),
             Column("occurred_at", "timestamp", "When it happened (UTC).", required=True),
-            Column("certification_expires_date", "date", "Expiry of a certification earned by a pass."),
+            Column(
+                "certification_expires_date", "date", "Expiry of a certification earned by a pass."
+            ),
         ),
     ),
 )

@@ -29,7 +29,9 @@ class Settings(BaseModel):
     duckdb_memory_limit: str | None = Field(
         default=None, description="DuckDB memory_limit, e.g. '8GB'; DuckDB's default when unset."
     )
-    duckdb_threads: int | None = Field(default=None, description="DuckDB threads; all cores when unset.")
+    duckdb_threads: int | None = Field(
+        default=None, description="DuckDB threads; all cores when unset."
+    )
     alert_webhook_url: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 25
