@@ -42,6 +42,25 @@ def _tables(conn: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> list[t
     ).fetchall()
 
 
+def _open_blocks(conn: duckdb.DuckDBPyConnection) -> str | None:
+    """Blocked batches still waiting for partner ops: scores built without them are stale."""
+    exists = conn.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'raw_meta' and table_name = 'blocked_batches'"
+    ).fetchone()[0]
+    if not exists:
+        return None
+    rows = conn.execute(
+        """
+        select distinct source || '/' || entity || ' ' || extract_date::varchar
+        from raw_meta.blocked_batches
+        where released_at is null
+        order by 1
+        """
+    ).fetchall()
+    return "; ".join(r[0] for r in rows) or None
+
+
 def _status_table_sql(alias: str) -> str:
     return f"""
         create or replace table {alias}.main.publish_status (
@@ -72,10 +91,17 @@ def publish(settings: Settings, run_id: str | None = None) -> PublishReport:
                 counts[f"{schema}.{table}"] = conn.execute(
                     f'select count(*) from published.{schema}."{table}"'
                 ).fetchone()[0]
+            blocked = _open_blocks(conn)
             conn.execute(_status_table_sql("published"))
             conn.execute(
-                "insert into published.main.publish_status values (?, ?, false, null, null)",
-                [published_at, run_id],
+                "insert into published.main.publish_status values (?, ?, ?, ?, ?)",
+                [
+                    published_at,
+                    run_id,
+                    bool(blocked),
+                    f"scores exclude blocked extracts: {blocked}" if blocked else None,
+                    published_at if blocked else None,
+                ],
             )
             conn.execute("detach published")
         os.replace(staging_path, target)

@@ -86,3 +86,27 @@ def test_connect_applies_memory_limit(data_dir, monkeypatch, limit):
     with connect(get_settings()) as conn:
         value = conn.execute("select current_setting('memory_limit')").fetchone()[0]
     assert value.replace(" ", "").upper().startswith("488")  # DuckDB reports 512MB as 488.2 MiB
+
+
+def test_publish_flags_scores_stale_while_a_batch_is_blocked(data_dir):
+    _build_marts(data_dir, [("P1", 70.0)])
+    with connect(data_dir) as conn:
+        conn.execute("create schema raw_meta")
+        conn.execute(
+            "create table raw_meta.blocked_batches (batch_id varchar, source varchar, "
+            "entity varchar, extract_date date, check_name varchar, reason varchar, "
+            "blocked_at timestamp, released_at timestamp)"
+        )
+        conn.execute(
+            "insert into raw_meta.blocked_batches values ('b1', 'crm', 'opportunities', "
+            "'2026-10-01', 'referential_integrity', 'unknown partners', now(), null)"
+        )
+    publish(data_dir)
+    status = published_status(data_dir)
+    assert status["is_stale"] is True
+    assert status["stale_reason"] == "scores exclude blocked extracts: crm/opportunities 2026-10-01"
+
+    with connect(data_dir) as conn:
+        conn.execute("update raw_meta.blocked_batches set released_at = now()")
+    publish(data_dir)
+    assert published_status(data_dir)["is_stale"] is False
