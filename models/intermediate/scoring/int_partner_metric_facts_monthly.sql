@@ -1,0 +1,255 @@
+{#- One row per partner per metric per calendar month: the numerator and denominator each metric
+    sums over its trailing window. Volume metrics put their value in the numerator and the number
+    of underlying records in the denominator; ratio metrics put the successes (or the summed
+    measure, for averages) in the numerator and the eligible records in the denominator.
+    active_certifications is a point-in-time count and is computed in int_partner_metrics. -#}
+
+with
+
+opportunities as (
+    select * from {{ ref('stg_crm__opportunities') }}
+),
+
+deal_registrations as (
+    select * from {{ ref('stg_crm__deal_registrations') }}
+),
+
+leads as (
+    select * from {{ ref('stg_crm__leads') }}
+),
+
+renewals as (
+    select * from {{ ref('stg_crm__renewals') }}
+),
+
+csat_responses as (
+    select * from {{ ref('stg_crm__csat_responses') }}
+),
+
+activity_events as (
+    select * from {{ ref('stg_portal__activity_events') }}
+),
+
+learning_records as (
+    select * from {{ ref('stg_lms__learning_records') }}
+),
+
+activity_points_config as (
+    select * from {{ ref('activity_points') }}
+),
+
+record_facts as (
+    select
+        partner_id,
+        'closed_won_revenue' as metric_key,
+        closed_date as activity_date,
+        amount_usd as numerator,
+        1 as denominator,
+        is_corrected
+    from opportunities
+    where is_won and closed_date is not null and amount_usd is not null
+
+    union all
+    select
+        partner_id,
+        'pipeline_created' as metric_key,
+        created_date as activity_date,
+        amount_usd as numerator,
+        1 as denominator,
+        is_corrected
+    from opportunities
+    where amount_usd is not null
+
+    union all
+    select
+        partner_id,
+        'win_rate' as metric_key,
+        closed_date as activity_date,
+        case when is_won then 1 else 0 end as numerator,
+        1 as denominator,
+        is_corrected
+    from opportunities
+    where is_closed and closed_date is not null
+
+    union all
+    select
+        partner_id,
+        'deal_velocity_days' as metric_key,
+        closed_date as activity_date,
+        {{ dbt.datediff('created_date', 'closed_date', 'day') }} as numerator,
+        1 as denominator,
+        is_corrected
+    from opportunities
+    where is_won and closed_date is not null and closed_date >= created_date
+
+    union all
+    select
+        partner_id,
+        'deal_registrations' as metric_key,
+        submitted_date as activity_date,
+        1 as numerator,
+        1 as denominator,
+        is_corrected
+    from deal_registrations
+
+    union all
+    select
+        partner_id,
+        'deal_registration_approval_rate' as metric_key,
+        decided_date as activity_date,
+        case when status = 'approved' then 1 else 0 end as numerator,
+        1 as denominator,
+        is_corrected
+    from deal_registrations
+    where status in ('approved', 'rejected') and decided_date is not null
+
+    union all
+    select
+        partner_id,
+        'lead_conversion_rate' as metric_key,
+        created_date as activity_date,
+        case when is_converted then 1 else 0 end as numerator,
+        1 as denominator,
+        is_corrected
+    from leads
+
+    union all
+    select
+        partner_id,
+        'renewal_rate' as metric_key,
+        contract_end_date as activity_date,
+        case when renewal_status = 'renewed' then 1 else 0 end as numerator,
+        1 as denominator,
+        is_corrected
+    from renewals
+    where renewal_status in ('renewed', 'churned')
+
+    union all
+    select
+        partner_id,
+        'customer_satisfaction' as metric_key,
+        responded_date as activity_date,
+        satisfaction_score as numerator,
+        1 as denominator,
+        is_corrected
+    from csat_responses
+    where satisfaction_score is not null
+
+    union all
+    select
+        partner_id,
+        'event_attendance' as metric_key,
+        occurred_date as activity_date,
+        1 as numerator,
+        1 as denominator,
+        is_corrected
+    from activity_events
+    where event_type = 'event_attendance'
+),
+
+active_user_days as (
+    select
+        partner_id,
+        'portal_engagement' as metric_key,
+        occurred_date as activity_date,
+        1 as numerator,
+        1 as denominator,
+        max(case when is_corrected then 1 else 0 end) = 1 as is_corrected
+    from activity_events
+    group by partner_id, user_id, occurred_date
+),
+
+first_completions as (
+    select
+        partner_id,
+        'training_completions' as metric_key,
+        min(occurred_date) as activity_date,
+        1 as numerator,
+        1 as denominator,
+        max(case when is_corrected then 1 else 0 end) = 1 as is_corrected
+    from learning_records
+    where verb in ('completed', 'passed')
+    group by partner_id, learner_id, course_id
+),
+
+activities as (
+    select
+        partner_id,
+        event_type as activity_type,
+        occurred_date as activity_date,
+        is_corrected
+    from activity_events
+    union all
+    select
+        partner_id,
+        case
+            when verb = 'passed' and course_kind in ('certification', 'specialization')
+                then 'certification_passed'
+            else 'course_completed'
+        end as activity_type,
+        occurred_date as activity_date,
+        is_corrected
+    from learning_records
+    where verb in ('completed', 'passed')
+),
+
+activity_points_by_type as (
+    select
+        activities.partner_id,
+        {{ dbt.date_trunc('month', 'activities.activity_date') }} as activity_month,
+        activities.activity_type,
+        least(
+            count(*) * max(activity_points_config.points),
+            max(activity_points_config.monthly_cap_points)
+        ) as capped_points,
+        count(*) as activity_count,
+        max(case when activities.is_corrected then 1 else 0 end) = 1 as is_corrected
+    from activities
+    inner join activity_points_config
+        on activity_points_config.activity_type = activities.activity_type
+    group by
+        activities.partner_id,
+        {{ dbt.date_trunc('month', 'activities.activity_date') }},
+        activities.activity_type
+),
+
+all_facts as (
+    select * from record_facts
+    union all
+    select * from active_user_days
+    union all
+    select * from first_completions
+),
+
+monthly_facts as (
+    select
+        partner_id,
+        metric_key,
+        cast({{ dbt.date_trunc('month', 'activity_date') }} as date) as activity_month,
+        sum(cast(numerator as {{ type_double() }})) as numerator,
+        sum(cast(denominator as {{ type_double() }})) as denominator,
+        max(case when is_corrected then 1 else 0 end) = 1 as has_corrections
+    from all_facts
+    where activity_date is not null and partner_id is not null
+    group by partner_id, metric_key, {{ dbt.date_trunc('month', 'activity_date') }}
+),
+
+monthly_points as (
+    select
+        partner_id,
+        'activity_points' as metric_key,
+        cast(activity_month as date) as activity_month,
+        sum(cast(capped_points as {{ type_double() }})) as numerator,
+        sum(cast(activity_count as {{ type_double() }})) as denominator,
+        max(case when is_corrected then 1 else 0 end) = 1 as has_corrections
+    from activity_points_by_type
+    group by partner_id, activity_month
+),
+
+final as (
+    select * from monthly_facts
+    union all
+    select * from monthly_points
+)
+
+select * from final

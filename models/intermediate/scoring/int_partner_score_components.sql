@@ -1,0 +1,119 @@
+{#- One row per partner per period per weighted metric (weights of the period's scorecard version
+    and the partner's type). Missing values follow the metric's missing_rule: neutral -> 50,
+    zero -> 0, exclude -> the metric gets weight 0 and the others are renormalized to sum to 100.
+    contribution = normalized value x effective weight / 100; the score is the exact sum rounded to
+    2 decimals, and contributions are rounded to 2 decimals with the rounding residual put on the
+    largest contribution, so contributions always sum exactly to the score. -#}
+
+with
+
+partner_periods as (
+    select * from {{ ref('int_partner_periods') }}
+),
+
+normalized as (
+    select * from {{ ref('int_partner_metrics_normalized') }}
+),
+
+weights as (
+    select * from {{ ref('scoring_weights') }}
+),
+
+weighted as (
+    select
+        partner_periods.partner_id,
+        partner_periods.period_grain,
+        partner_periods.period_start,
+        partner_periods.scorecard_version,
+        weights.metric_key,
+        weights.weight as configured_weight,
+        normalized.raw_value,
+        normalized.normalized_value,
+        normalized.is_missing,
+        normalized.missing_rule,
+        normalized.is_restated,
+        case
+            when normalized.normalized_value is not null then normalized.normalized_value
+            when normalized.missing_rule = 'neutral' then 50.0
+            when normalized.missing_rule = 'zero' then 0.0
+        end as scored_value
+    from partner_periods
+    inner join weights
+        on weights.version = partner_periods.scorecard_version
+        and weights.partner_type = partner_periods.partner_type
+    inner join normalized
+        on normalized.partner_id = partner_periods.partner_id
+        and normalized.period_grain = partner_periods.period_grain
+        and normalized.period_start = partner_periods.period_start
+        and normalized.metric_key = weights.metric_key
+    where weights.weight > 0
+),
+
+effective as (
+    select
+        *,
+        scored_value is null as is_excluded,
+        case
+            when scored_value is null then 0.0
+            else 100.0 * configured_weight / sum(
+                case when scored_value is not null then configured_weight end
+            ) over (partition by partner_id, period_grain, period_start)
+        end as effective_weight
+    from weighted
+),
+
+contributions as (
+    select
+        *,
+        coalesce(scored_value, 0.0) * effective_weight / 100.0 as contribution_exact
+    from effective
+),
+
+rounded as (
+    select
+        *,
+        cast(round(sum(contribution_exact) over (
+            partition by partner_id, period_grain, period_start
+        ), 2) as decimal(9, 2)) as score,
+        cast(round(contribution_exact, 2) as decimal(9, 2)) as contribution_rounded,
+        row_number() over (
+            partition by partner_id, period_grain, period_start
+            order by contribution_exact desc, metric_key
+        ) as contribution_rank
+    from contributions
+),
+
+final as (
+    select
+        partner_id,
+        period_grain,
+        period_start,
+        scorecard_version,
+        metric_key,
+        raw_value,
+        normalized_value,
+        scored_value,
+        is_missing,
+        is_excluded,
+        missing_rule,
+        is_restated,
+        configured_weight,
+        effective_weight,
+        contribution_exact,
+        cast(
+            contribution_rounded
+            + case
+                when contribution_rank = 1
+                    then score - sum(contribution_rounded) over (
+                        partition by partner_id, period_grain, period_start
+                    )
+                else 0
+            end
+            as decimal(9, 2)
+        ) as contribution_points,
+        effective_weight - coalesce(scored_value, 0.0) * effective_weight / 100.0 as points_missed,
+        score
+    from rounded
+)
+
+select * from final

@@ -1,0 +1,167 @@
+{#- One row per partner per period (month and quarter): score, band, rank, change, trend,
+    early warning, benchmarks, next steps and tier recommendation. -#}
+
+with
+
+scores as (
+    select * from {{ ref('int_partner_scores') }}
+),
+
+bands as (
+    select * from {{ ref('int_partner_score_bands') }}
+),
+
+components as (
+    select * from {{ ref('int_partner_score_components') }}
+),
+
+benchmarks as (
+    select * from {{ ref('scoring_benchmarks') }}
+),
+
+catalog as (
+    select * from {{ ref('scoring_metric_catalog') }}
+),
+
+tier_requirements as (
+    select * from {{ ref('tier_requirements') }}
+),
+
+below_benchmark as (
+    select
+        components.partner_id,
+        components.period_grain,
+        components.period_start,
+        count(*) as below_benchmark_count,
+        {{ dbt.listagg('components.metric_key', "', '", 'order by components.metric_key') }}
+            as below_benchmark_metrics
+    from components
+    inner join scores
+        on scores.partner_id = components.partner_id
+        and scores.period_grain = components.period_grain
+        and scores.period_start = components.period_start
+    inner join benchmarks
+        on benchmarks.tier = scores.current_tier
+        and benchmarks.metric_key = components.metric_key
+    where components.raw_value < benchmarks.min_value
+    group by components.partner_id, components.period_grain, components.period_start
+),
+
+weakest_components as (
+    select
+        components.partner_id,
+        components.period_grain,
+        components.period_start,
+        components.metric_key,
+        components.points_missed,
+        catalog.improvement_action,
+        row_number() over (
+            partition by components.partner_id, components.period_grain, components.period_start
+            order by components.points_missed desc, components.metric_key
+        ) as weakness_rank
+    from components
+    inner join catalog
+        on catalog.metric_key = components.metric_key
+    where not components.is_excluded
+        and components.points_missed >= 1
+),
+
+next_steps as (
+    select
+        partner_id,
+        period_grain,
+        period_start,
+        {{ dbt.listagg('improvement_action', "'; '", 'order by weakness_rank') }} as next_steps
+    from weakest_components
+    where weakness_rank <= 2
+    group by partner_id, period_grain, period_start
+),
+
+recommended_tiers as (
+    select
+        scores.partner_id,
+        scores.period_grain,
+        scores.period_start,
+        tier_requirements.tier as recommended_tier,
+        row_number() over (
+            partition by scores.partner_id, scores.period_grain, scores.period_start
+            order by tier_requirements.tier_rank desc
+        ) as tier_choice
+    from scores
+    inner join tier_requirements
+        on tier_requirements.version = scores.scorecard_version
+        and scores.score >= tier_requirements.min_score
+),
+
+final as (
+    select
+        scores.partner_id,
+        scores.period_grain,
+        scores.period_start,
+        scores.period_end,
+        scores.scorecard_version,
+        scores.is_rescored,
+        scores.partner_type,
+        scores.region,
+        scores.peer_segment,
+        cast(scores.peer_group_size as integer) as peer_group_size,
+        cast(scores.score as decimal(5, 2)) as score,
+        bands.band,
+        bands.raw_band,
+        bands.previous_band,
+        cast(scores.rank_in_segment as integer) as rank_in_segment,
+        cast(scores.percentile_in_segment as decimal(5, 2)) as percentile_in_segment,
+        cast(scores.score_change as decimal(6, 2)) as score_change,
+        cast(scores.trend_3_period as decimal(6, 2)) as trend_3_period,
+        case
+            when scores.trend_3_period is null then null
+            when scores.trend_3_period >= 1 then 'improving'
+            when scores.trend_3_period <= -1 then 'declining'
+            else 'stable'
+        end as trend_direction,
+        coalesce(
+            scores.score_change < -scores.early_warning_drop_points
+            or (bands.band = 'at_risk' and bands.previous_band <> 'at_risk'),
+            false
+        ) as is_early_warning,
+        cast(coalesce(below_benchmark.below_benchmark_count, 0) as integer)
+            as below_benchmark_count,
+        below_benchmark.below_benchmark_metrics,
+        coalesce(below_benchmark.below_benchmark_count, 0) > 0 as is_below_benchmark,
+        coalesce(next_steps.next_steps, 'Keep it up: no weighted metric is more than a point short')
+            as next_steps,
+        scores.current_tier,
+        recommended_tiers.recommended_tier,
+        case
+            when current_rank.tier_rank < recommended_rank.tier_rank then 'upgrade'
+            when current_rank.tier_rank > recommended_rank.tier_rank then 'downgrade'
+            else 'keep'
+        end as tier_recommendation,
+        scores.is_restated
+    from scores
+    inner join bands
+        on bands.partner_id = scores.partner_id
+        and bands.period_grain = scores.period_grain
+        and bands.period_start = scores.period_start
+    left join below_benchmark
+        on below_benchmark.partner_id = scores.partner_id
+        and below_benchmark.period_grain = scores.period_grain
+        and below_benchmark.period_start = scores.period_start
+    left join next_steps
+        on next_steps.partner_id = scores.partner_id
+        and next_steps.period_grain = scores.period_grain
+        and next_steps.period_start = scores.period_start
+    left join recommended_tiers
+        on recommended_tiers.partner_id = scores.partner_id
+        and recommended_tiers.period_grain = scores.period_grain
+        and recommended_tiers.period_start = scores.period_start
+        and recommended_tiers.tier_choice = 1
+    left join tier_requirements as current_rank
+        on current_rank.version = scores.scorecard_version
+        and current_rank.tier = scores.current_tier
+    left join tier_requirements as recommended_rank
+        on recommended_rank.version = scores.scorecard_version
+        and recommended_rank.tier = recommended_tiers.recommended_tier
+)
+
+select * from final
