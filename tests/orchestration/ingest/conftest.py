@@ -1,0 +1,74 @@
+"""Helpers for ingest tests: write small landing files and run the engine on them."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.ingest import EntityIngestReport, ingest_entity
+from orchestration.settings import Settings
+from orchestration.warehouse import connect
+
+OPP_HEADER = (
+    "opportunity_id,partner_id,customer_id,amount,currency,stage,created_date,closed_date,"
+    "is_won,product_line,deal_registration_id"
+)
+
+
+def opp_row(opp_id: str, amount: str = "100.00", **overrides: str) -> str:
+    values = {
+        "opportunity_id": opp_id,
+        "partner_id": "P00001",
+        "customer_id": "C1",
+        "amount": amount,
+        "currency": "USD",
+        "stage": "closed_won",
+        "created_date": "2025-02-01",
+        "closed_date": "2025-02-20",
+        "is_won": "true",
+        "product_line": "core",
+        "deal_registration_id": "",
+    }
+    values.update(overrides)
+    return ",".join(values.values())
+
+
+@pytest.fixture
+def landing(data_dir: Settings) -> Callable[..., Path]:
+    """Write a landing file: landing(source, entity, date, name, text_or_bytes, gz=False)."""
+
+    def write(
+        source: str, entity: str, date: str, name: str, content: str | bytes, gz: bool = False
+    ) -> Path:
+        path = data_dir.landing_dir / source / entity / date / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        path.write_bytes(gzip.compress(data) if gz else data)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def run_ingest(data_dir: Settings) -> Callable[[str], EntityIngestReport]:
+    def run(entity: str, **kwargs: object) -> EntityIngestReport:
+        with connect(data_dir) as conn:
+            return ingest_entity(conn, data_dir, entity, **kwargs)  # type: ignore[arg-type]
+
+    return run
+
+
+@pytest.fixture
+def query(data_dir: Settings) -> Callable[[str], list[tuple]]:
+    def run(sql: str, params: list | None = None) -> list[tuple]:
+        conn = duckdb.connect(str(data_dir.warehouse_path), read_only=True)
+        try:
+            return conn.execute(sql, params or []).fetchall()
+        finally:
+            conn.close()
+
+    return run
