@@ -66,7 +66,14 @@ def load_mapping(path: Path) -> ColumnMapping:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         return ColumnMapping.model_validate({"name": path.stem, **raw})
-    except (yaml.YAMLError, ValidationError, TypeError) as exc:
+    except ValidationError as exc:
+        problems = "; ".join(
+            (".".join(str(p) for p in e["loc"]) + ": " if e["loc"] else "")
+            + e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
+        )
+        raise MappingError(f"{path}: invalid column mapping: {problems}") from exc
+    except (yaml.YAMLError, TypeError) as exc:
         raise MappingError(f"{path}: invalid column mapping: {exc}") from exc
 
 

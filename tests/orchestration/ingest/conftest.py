@@ -47,7 +47,8 @@ def landing(data_dir: Settings) -> Callable[..., Path]:
         path = data_dir.landing_dir / source / entity / date / name
         path.parent.mkdir(parents=True, exist_ok=True)
         data = content.encode("utf-8") if isinstance(content, str) else content
-        path.write_bytes(gzip.compress(data) if gz else data)
+        # mtime=0: identical content gives identical bytes, as a real re-delivery would
+        path.write_bytes(gzip.compress(data, mtime=0) if gz else data)
         return path
 
     return write
