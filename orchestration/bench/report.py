@@ -57,7 +57,7 @@ def render(result: BenchResult) -> Group:
         title=(
             f"partnerscore bench, scale {scale.name}: {scale.partners:,} partners, "
             f"{scale.months} months, ~{scale.events:,} events (memory limit {limit}, "
-            f"median of {len(result.full_runs)} run(s))"
+            f"median of {len(result.baseline_runs)} run(s))"
         ),
         title_justify="left",
     )
@@ -72,18 +72,20 @@ def render(result: BenchResult) -> Group:
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     _row(table, STAGE_LABELS["generate"], result.generate, None)
-    for name, stage in full.stages.items():
-        _row(table, STAGE_LABELS.get(name, name), stage, full.seconds)
+    if full is not None:
+        for name, stage in full.stages.items():
+            _row(table, STAGE_LABELS.get(name, name), stage, full.seconds)
     table.add_section()
-    table.add_row(
-        Text("pipeline total", style="bold"),
-        f"{full.seconds:,.1f}",
-        "100 %",
-        "",
-        "",
-        human_bytes(full.peak_rss_bytes),
-        f"run {full.run_id[:8]}",
-    )
+    if full is not None:
+        table.add_row(
+            Text("pipeline total", style="bold"),
+            f"{full.seconds:,.1f}",
+            "100 %",
+            "",
+            "",
+            human_bytes(full.peak_rss_bytes),
+            f"run {full.run_id[:8]}",
+        )
     baseline_rows = result.baseline_rows
     table.add_row(
         Text("baseline (DuckDB SQL)", style="bold"),
@@ -106,17 +108,20 @@ def render(result: BenchResult) -> Group:
             f"extract {result.delta.extract_date}",
         )
 
+    lines: list = [table]
+    if result.ratio is None or result.overhead_seconds is None:
+        lines.append(Text("baseline only: the pipeline was not run (--baseline-only)"))
+        return Group(*lines)
     verdict = "meets" if result.meets_target else "misses"
     colour = "green" if result.meets_target else "red"
-    lines = [
-        table,
+    lines.append(
         Text.from_markup(
             f"pipeline / baseline = [bold]{result.ratio:.2f}x[/]; "
             f"pipeline - {TARGET_FACTOR} x baseline = [bold]{result.overhead_seconds:+.1f} s[/] "
             f"([{colour}]{verdict}[/] the target: at most {TARGET_FACTOR}x the baseline "
             f"plus {TARGET_SLACK_SECONDS:.0f} s, set for scale M)"
-        ),
-    ]
+        )
+    )
     if result.delta_run is not None:
         ok = (result.delta_ratio or 0) <= DELTA_TARGET
         lines.append(

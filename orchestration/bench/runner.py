@@ -121,7 +121,10 @@ class BenchResult:
 
     # The full build reported is the median run by total time (a real run, not a blend).
     @property
-    def full(self) -> PipelineRun:
+    def full(self) -> PipelineRun | None:
+        """None for --baseline-only."""
+        if not self.full_runs:
+            return None
         ordered = sorted(self.full_runs, key=lambda r: r.seconds)
         return ordered[(len(ordered) - 1) // 2]
 
@@ -134,27 +137,30 @@ class BenchResult:
         return self.baseline_runs[0].total_rows_loaded
 
     @property
-    def ratio(self) -> float:
-        return self.full.seconds / self.baseline_seconds
+    def ratio(self) -> float | None:
+        return None if self.full is None else self.full.seconds / self.baseline_seconds
 
     @property
-    def overhead_seconds(self) -> float:
+    def overhead_seconds(self) -> float | None:
         """Pipeline time beyond 1.5 x the baseline; the target allows at most 20 s."""
+        if self.full is None:
+            return None
         return self.full.seconds - TARGET_FACTOR * self.baseline_seconds
 
     @property
-    def meets_target(self) -> bool:
-        return self.overhead_seconds <= TARGET_SLACK_SECONDS
+    def meets_target(self) -> bool | None:
+        overhead = self.overhead_seconds
+        return None if overhead is None else overhead <= TARGET_SLACK_SECONDS
 
     @property
     def delta_ratio(self) -> float | None:
-        if self.delta_run is None:
+        if self.delta_run is None or self.full is None:
             return None
         return self.delta_run.seconds / self.full.seconds
 
     def stage_rows(self) -> list[StageResult]:
         """generate, then the median full run's stages (startup and Dagster time included)."""
-        return [self.generate, *self.full.stages.values()]
+        return [self.generate, *(self.full.stages.values() if self.full else ())]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -171,7 +177,9 @@ class BenchResult:
             },
             "generation": self.generation,
             "stages": {s.name: s.as_dict() for s in self.stage_rows()},
-            "pipeline": {
+            "pipeline": None
+            if self.full is None
+            else {
                 "seconds": self.full.seconds,
                 "peak_rss_bytes": self.full.peak_rss_bytes,
                 "repeats": [r.as_dict() for r in self.full_runs],
@@ -490,11 +498,16 @@ def run_bench(
     reuse: bool = True,
     keep: bool = True,
     delta: bool = True,
+    pipeline: bool = True,
     notify: Notify | None = None,
     on_step: Callable[[str, str], None] | None = None,
     generate_progress: Any = None,
 ) -> BenchResult:
-    """Measure ``scale``: generate/reuse, K full builds, K baselines, one daily delta."""
+    """Measure ``scale``: generate/reuse, K full builds, K baselines, one daily delta.
+
+    With ``pipeline=False`` only the data and the baseline are measured: what this machine
+    needs at the least for the essential work.
+    """
     if repeat < 1:
         raise BenchError("--repeat must be at least 1")
     say = notify or (lambda _m: None)
@@ -508,7 +521,7 @@ def run_bench(
             settings, scale, seed, reuse=reuse, progress=generate_progress, sampler=sampler
         )
         full_runs: list[PipelineRun] = []
-        for i in range(repeat):
+        for i in range(repeat if pipeline else 0):
             say(f"full build {i + 1}/{repeat}")
             reset_warehouse(settings)
             run = run_pipeline(settings, sampler, on_step)
@@ -545,7 +558,7 @@ def run_bench(
             baseline_runs=baseline_runs,
             baseline_peak_rss_bytes=baseline_peak,
         )
-        if delta:
+        if delta and pipeline:
             # The warehouse holds the last full build; add a day and run again.
             say("daily delta")
             result.delta = write_daily_delta(settings.landing_dir)

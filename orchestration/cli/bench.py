@@ -47,6 +47,9 @@ def bench(
         help="Keep the bench data directory (landing and warehouse) afterwards.",
     ),
     delta: bool = typer.Option(True, "--delta/--no-delta", help="Also measure a daily delta run."),
+    baseline_only: bool = typer.Option(
+        False, "--baseline-only", help="Measure only data generation and the DuckDB baseline."
+    ),
 ) -> None:
     """Benchmark the pipeline against plain DuckDB SQL: time, rows/s and peak memory per stage."""
     from orchestration.bench.report import render
@@ -92,6 +95,7 @@ def bench(
                 reuse=reuse,
                 keep=keep,
                 delta=delta,
+                pipeline=not baseline_only,
                 notify=lambda message: console.print(f"[bold cyan]>[/] {message}"),
                 on_step=on_step,
                 generate_progress=generate_progress,

@@ -196,6 +196,14 @@ def test_harness_on_generated_data_with_a_stand_in_pipeline(data_dir, monkeypatc
         assert label in text
     assert "pipeline / baseline" in text
 
+    only = bench_runner.run_bench(data_dir, SCALES["XS"], seed=3, pipeline=False)
+    assert only.ratio is None and only.delta_run is None and only.baseline_seconds > 0
+    payload = json.loads(bench_runner.write_json(only, data_dir.data_dir / "b.json").read_text())
+    assert payload["pipeline"] is None and payload["ratio"] is None
+    assert payload["stages"]["generate"]["seconds"] > 0
+    console.print(render(only))
+    assert "baseline only" in console.export_text()
+
     again = bench_runner.run_bench(data_dir, SCALES["XS"], seed=3, delta=False, keep=False)
     assert again.generate.note and again.generate.note.startswith("reused")
     assert not bench_runner.bench_dir(data_dir, SCALES["XS"], 3).exists()
