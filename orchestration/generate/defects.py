@@ -19,7 +19,7 @@ from orchestration.generate.crm import SEGMENT_DEAL_USD, CrmSimulator, to_local
 from orchestration.generate.population import Population
 from orchestration.generate.writer import LandingWriter, read_text, write_bytes
 
-MIN_MONTHS_WITH_DEFECTS = 8  # stale leads stop 4 months before the end; spikes need history
+MIN_MONTHS_WITH_DEFECTS = 6  # stale leads stop 4 months before the end, after >= 2 extracts
 STALE_MONTHS = 4
 VOLUME_DROP_FACTOR = 0.2  # the latest month keeps 20% of its portal events
 
