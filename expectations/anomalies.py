@@ -1,0 +1,246 @@
+"""Anomaly detection with thresholds learned from history (robust z-scores over MAD).
+
+Every detector returns, per evaluated item, an *excess*: how far the value lies outside
+its learned band (<= 0 inside). Great Expectations then expects ``excess <= 0``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from expectations.config import BandChurn, NullRate, RevenueSpike, Volume
+
+MAD_SCALE = 1.4826  # MAD of a normal distribution -> standard deviation
+
+
+@dataclass
+class Band:
+    center: float
+    spread: float  # scaled MAD
+    allowed: float  # half-width of the accepted band
+    history: int
+    seasonal_factor: float | None = None
+
+    def excess(self, value: float) -> float:
+        return abs(value - self.center) - self.allowed
+
+    def describe(self) -> str:
+        return f"{self.center - self.allowed:.4g}..{self.center + self.allowed:.4g}"
+
+
+def robust_band(values: list[float], k: float, floor: float) -> tuple[float, float, float]:
+    arr = np.asarray(values, dtype=float)
+    center = float(np.median(arr))
+    spread = MAD_SCALE * float(np.median(np.abs(arr - center)))
+    return center, spread, max(k * spread, floor)
+
+
+def _months_between(a: date, b: date) -> int:
+    return (a.year - b.year) * 12 + (a.month - b.month)
+
+
+def volume_band(history: pd.DataFrame, extract_date: date, cfg: Volume) -> Band | None:
+    """Band for a batch's row count from the batches before ``extract_date``."""
+    earlier = history[history["extract_date"] < pd.Timestamp(extract_date)]
+    if len(earlier) < cfg.min_history:
+        return None
+    recent = earlier.tail(cfg.window)["row_count"].astype(float).tolist()
+    center, spread, _ = robust_band(recent, cfg.k, 0.0)
+    factor = None
+    if len(earlier) >= cfg.seasonal_min_history:
+        dates = [d.date() for d in earlier["extract_date"]]
+        lag = [i for i, d in enumerate(dates) if _months_between(extract_date, d) == 12]
+        if lag:
+            i = lag[0]
+            before = earlier.iloc[max(0, i - cfg.window) : i]["row_count"].astype(float)
+            base = float(np.median(before)) if len(before) else 0.0
+            if base > 0:
+                factor = float(earlier.iloc[i]["row_count"]) / base
+                center, spread = center * factor, spread * factor
+    allowed = max(cfg.k * spread, cfg.min_relative_change * center)
+    return Band(center, spread, allowed, len(recent), factor)
+
+
+def null_rate_bands(
+    history: pd.DataFrame, extract_date: date, cfg: NullRate
+) -> dict[str, Band] | None:
+    earlier = history[history["extract_date"] < pd.Timestamp(extract_date)].tail(cfg.window)
+    if len(earlier) < cfg.min_history:
+        return None
+    rates: dict[str, list[float]] = {}
+    for _, row in earlier.iterrows():
+        nulls = json.loads(row["null_counts"]) if row["null_counts"] else {}
+        for col, n in nulls.items():
+            rates.setdefault(col, []).append(n / row["row_count"] if row["row_count"] else 0.0)
+    out = {}
+    for col, values in rates.items():
+        center, spread, allowed = robust_band(values, cfg.k, cfg.min_abs_shift)
+        out[col] = Band(center, spread, allowed, len(values))
+    return out
+
+
+def _table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        conn.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
+
+
+UNBLOCKED = (
+    "_batch_id not in (select batch_id from raw_meta.blocked_batches where released_at is null)"
+)
+
+
+def revenue_spikes(
+    conn: duckdb.DuckDBPyConnection, months: list[date], cfg: RevenueSpike
+) -> pd.DataFrame:
+    """Per partner and evaluated month: revenue ratio to its trailing level and support ratio.
+
+    Support signals (opportunities created, deal registrations submitted, portal events) are
+    each compared with their own trailing monthly level; the support ratio is their mean,
+    each capped at 3. ``excess`` > 0 flags revenue >= ratio x baseline with support at most
+    ``support_ratio_max``.
+    """
+    if not months or not _table_exists(conn, "raw_crm", "opportunities"):
+        return pd.DataFrame()
+    signals = [
+        """select partner_id, date_trunc('month', created_date) as month, count(*) as n
+           from opps group by all""",
+    ]
+    if _table_exists(conn, "raw_crm", "deal_registrations"):
+        signals.append(
+            f"""select partner_id, date_trunc('month', submitted_date) as month, count(*) as n
+                from raw_crm.deal_registrations where {UNBLOCKED} group by all"""
+        )
+    if _table_exists(conn, "raw_portal", "activity_events"):
+        signals.append(
+            f"""select partner_id, date_trunc('month', occurred_at)::date as month, count(*) as n
+                from raw_portal.activity_events where {UNBLOCKED} group by all"""
+        )
+    signal_union = " union all ".join(
+        f"select {i} as signal, * from ({sql})" for i, sql in enumerate(signals)
+    )
+    months_sql = ", ".join(f"date '{m.isoformat()}'" for m in sorted(set(months)))
+    t = cfg.trailing_months
+    return (
+        conn.execute(
+            f"""
+        with opps as (
+            select * from raw_crm.opportunities where {UNBLOCKED}
+            qualify row_number() over (
+                partition by opportunity_id order by _extract_date desc, _loaded_at desc
+            ) = 1
+        ),
+        won as (
+            select partner_id, date_trunc('month', closed_date) as month,
+                   sum(amount)::double as revenue, count(*) as deals
+            from opps where stage = 'closed_won' and closed_date is not null group by all
+        ),
+        signals as ({signal_union}),
+        first_seen as (
+            select partner_id, min(month) as first_month from (
+                select partner_id, month from won union all select partner_id, month from signals
+            ) group by all
+        ),
+        targets as (
+            select w.partner_id, w.month, w.revenue, w.deals
+            from won w where w.month in ({months_sql})
+        ),
+        baseline as (
+            select t.partner_id, t.month,
+                   coalesce(sum(w.revenue), 0) / {t} as baseline_revenue
+            from targets t left join won w
+              on w.partner_id = t.partner_id
+             and w.month >= t.month - interval {t} month and w.month < t.month
+            group by all
+        ),
+        signal_levels as (
+            select t.partner_id, t.month, s.signal,
+                   sum(case when s.month = t.month then s.n else 0 end) as current_n,
+                   sum(case when s.month < t.month then s.n else 0 end) / {t} as trailing_n
+            from targets t join signals s
+              on s.partner_id = t.partner_id
+             and s.month >= t.month - interval {t} month and s.month <= t.month
+            group by all
+        ),
+        support as (
+            select partner_id, month,
+                   avg(least(current_n / trailing_n, 3.0)) as support_ratio,
+                   sum(current_n) as activity_this_month
+            from signal_levels where trailing_n > 0 group by all
+        )
+        select t.partner_id, t.month, t.revenue, t.deals, b.baseline_revenue,
+               t.revenue / greatest(b.baseline_revenue, {cfg.min_baseline}) as revenue_ratio,
+               coalesce(s.support_ratio, 0) as support_ratio,
+               coalesce(s.activity_this_month, 0) as activity_this_month,
+               date_diff('month', f.first_month, t.month) as history_months
+        from targets t
+        join baseline b using (partner_id, month)
+        left join support s using (partner_id, month)
+        left join first_seen f using (partner_id)
+        """
+        )
+        .df()
+        .assign(
+            excess=lambda d: np.where(
+                (d["support_ratio"] <= cfg.support_ratio_max)
+                & (d["history_months"] >= cfg.min_history_months),
+                d["revenue_ratio"] - cfg.ratio,
+                -1.0,
+            )
+        )
+    )
+
+
+def band_churn(conn: duckdb.DuckDBPyConnection, table: str, cfg: BandChurn) -> pd.DataFrame:
+    """Share of partners whose band changed since their previous period, per grain and period,
+    with the band learned from the periods before it; ``excess`` > 0 flags a period."""
+    shares = conn.execute(
+        f"""
+        with s as (
+            select partner_id, period_grain, period_start, band,
+                   lag(band) over (
+                       partition by partner_id, period_grain order by period_start
+                   ) as previous_band
+            from {table}
+        )
+        select period_grain, period_start,
+               count(*) filter (where previous_band is not null) as partners_compared,
+               count(*) filter (where previous_band is not null and band <> previous_band)
+                   as partners_changed,
+               list(partner_id order by partner_id) filter (
+                   where previous_band is not null and band <> previous_band
+               ) as changed_partner_ids
+        from s group by all
+        having count(*) filter (where previous_band is not null) > 0
+        order by period_grain, period_start
+        """
+    ).df()
+    if shares.empty:
+        return shares
+    shares["share"] = shares["partners_changed"] / shares["partners_compared"]
+    excess, bands = [], []
+    for _, group in shares.groupby("period_grain", sort=False):
+        values: list[float] = []
+        for _, row in group.iterrows():
+            recent = values[-cfg.window :]
+            if len(recent) >= cfg.min_history:
+                center, _, allowed = robust_band(recent, cfg.k, 0.0)
+                limit = max(center + allowed, cfg.min_share)
+            else:
+                limit = cfg.max_share_without_history
+            excess.append((row.name, row["share"] - limit))
+            bands.append((row.name, limit))
+            values.append(float(row["share"]))
+    shares["excess"] = pd.Series(dict(excess))
+    shares["limit"] = pd.Series(dict(bands))
+    return shares
