@@ -13,6 +13,7 @@ from orchestration.bench.runner import (
     TARGET_SLACK_SECONDS,
     BenchResult,
     StageResult,
+    machine_info,
 )
 
 
@@ -108,7 +109,19 @@ def render(result: BenchResult) -> Group:
             f"extract {result.delta.extract_date}",
         )
 
-    lines: list = [table]
+    machine = machine_info()
+    load = (
+        f", load average {result.load_average[0]:.1f} -> {result.load_average[1]:.1f}"
+        if result.load_average
+        else ""
+    )
+    lines: list = [
+        table,
+        Text(
+            f"machine: {machine['cores']} cores, {human_bytes(machine['memory_bytes'])}{load}",
+            style="dim",
+        ),
+    ]
     if result.ratio is None or result.overhead_seconds is None:
         lines.append(Text("baseline only: the pipeline was not run (--baseline-only)"))
         return Group(*lines)

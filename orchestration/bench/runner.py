@@ -118,6 +118,8 @@ class BenchResult:
     delta: DailyDelta | None = None
     delta_run: PipelineRun | None = None
     finished_at: datetime | None = None
+    # 1-minute load average at start and end: other work on the machine skews every figure.
+    load_average: tuple[float, float] | None = None
 
     # The full build reported is the median run by total time (a real run, not a blend).
     @property
@@ -167,7 +169,7 @@ class BenchResult:
             "scale": self.scale.name,
             "parameters": {**self.scale.as_dict(), "seed": self.seed},
             "git_commit": git_commit(),
-            "machine": machine_info(),
+            "machine": {**machine_info(), "load_average_1min": self.load_average},
             "memory_limit": self.memory_limit,
             "threads": self.threads,
             "data_dir": str(self.data_dir),
@@ -514,6 +516,7 @@ def run_bench(
     data_dir = bench_dir(outer, scale, seed)
     data_dir.mkdir(parents=True, exist_ok=True)
     started_at = datetime.now(UTC)
+    load_at_start = os.getloadavg()[0]
     memory_limit = memory_limit or outer.duckdb_memory_limit
     with bench_environment(data_dir, memory_limit) as settings, RssSampler() as sampler:
         say(f"data: {scale.description} in {data_dir}")
@@ -575,6 +578,7 @@ def run_bench(
         if not keep:
             shutil.rmtree(data_dir, ignore_errors=True)
     result.finished_at = datetime.now(UTC)
+    result.load_average = (round(load_at_start, 2), round(os.getloadavg()[0], 2))
     return result
 
 
