@@ -189,14 +189,25 @@ def _check_and_swap(
     key = entity.key
     typed = ", ".join(f"{_typed(c)} as _t_{c.name}" for c in cols)
     problems = ", ".join(_problem(entity, c) for c in cols)
+    # A cheap boolean test first; the list of reasons is only built for the (few) bad rows.
+    valid = " and ".join(
+        ["_malformed is null"]
+        + [
+            f"{c.name} is not null" if c.required or c.name == key else "true"
+            for c in cols
+            if c.required or c.name == key
+        ]
+        + [f"({c.name} is null or _t_{c.name} is not null)" for c in cols if c.type != "varchar"]
+    )
     conn.execute(
         f"""
         create or replace temp table _ps_checked as
-        select *, _malformed is null and len(_problems) = 0 as _valid
-        from (
-            select *, list_filter([{problems}], x -> x.reason is not null) as _problems
-            from (select *, {typed} from {STAGE})
-        )
+        select
+            *,
+            case when not _valid and _malformed is null
+                then list_filter([{problems}], x -> x.reason is not null)
+            end as _problems,
+        from (select *, {valid} as _valid from (select *, {typed} from {STAGE}))
         """
     )
     # First occurrence of each duplicated key among valid rows (the extract spans all files).
@@ -211,22 +222,14 @@ def _check_and_swap(
         """
     )
     text_struct = ", ".join(f"{c.name} := {c.name}" for c in cols)
-    conn.execute(
-        f"""
-        create or replace temp view _ps_final as
-        select
-            c.*,
-            case when d.k is not null
-                and (c._source_file, c._source_row) <> (d.first.f, d.first.r)
-                then 'duplicate key {key} ''' || c.{key} || ''': first seen in row '
-                    || d.first.r
-                    || case when d.first.f <> c._source_file then ' of ' || d.first.f else '' end
-            end as _duplicate,
-            c._valid and _duplicate is null as _load,
-        from _ps_checked as c
-        left join _ps_dups as d on c._valid and c.{key} = d.k
-        """
-    )
+    has_dups = (conn.execute("select count(*) from _ps_dups").fetchone() or (0,))[0] > 0
+    if not has_dups:  # the common case: skip the join over every row
+        conn.execute(
+            "create or replace temp view _ps_final as "
+            "select *, null::varchar as _duplicate, _valid as _load from _ps_checked"
+        )
+    else:
+        _final_with_duplicates(conn, key)
     raw_cols = list(raw_columns(entity))
     contract = ", ".join(f"_t_{c.name}" for c in cols)
     date = f"date {_lit(folder.extract_date.isoformat())}"
@@ -280,6 +283,26 @@ def _check_and_swap(
     except BaseException:
         conn.execute("rollback")
         raise
+
+
+def _final_with_duplicates(conn: duckdb.DuckDBPyConnection, key: str) -> None:
+    """Later occurrences of a key among valid rows are quarantined, naming the first row."""
+    conn.execute(
+        f"""
+        create or replace temp view _ps_final as
+        select
+            c.*,
+            case when d.k is not null
+                and (c._source_file, c._source_row) <> (d.first.f, d.first.r)
+                then 'duplicate key {key} ''' || c.{key} || ''': first seen in row '
+                    || d.first.r
+                    || case when d.first.f <> c._source_file then ' of ' || d.first.f else '' end
+            end as _duplicate,
+            c._valid and _duplicate is null as _load,
+        from _ps_checked as c
+        left join _ps_dups as d on c._valid and c.{key} = d.k
+        """
+    )
 
 
 def _write_manifest(

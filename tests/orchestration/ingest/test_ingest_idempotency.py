@@ -19,7 +19,9 @@ def test_identical_redelivery_changes_nothing(landing, run_ingest, query):
     landing("crm", "opportunities", "2025-04-01", "opportunities.csv.gz", _csv(opp_row("O2")), True)
     first = run_ingest("crm/opportunities")
     manifest = query(MANIFEST)
-    raw = query("select opportunity_id, _batch_id, _loaded_at from raw_crm.opportunities order by 1")
+    raw = query(
+        "select opportunity_id, _batch_id, _loaded_at from raw_crm.opportunities order by 1"
+    )
 
     # Re-written with the same bytes (new mtime): still skipped by content hash.
     landing("crm", "opportunities", "2025-03-01", "opportunities.csv.gz", _csv(opp_row("O1")), True)
@@ -28,11 +30,20 @@ def test_identical_redelivery_changes_nothing(landing, run_ingest, query):
     assert (first.files_loaded, len(first.batch_ids)) == (2, 2)
     assert (second.files_loaded, second.files_skipped, second.batch_ids) == (0, 2, [])
     assert query(MANIFEST) == manifest
-    assert query("select opportunity_id, _batch_id, _loaded_at from raw_crm.opportunities order by 1") == raw
+    assert (
+        query("select opportunity_id, _batch_id, _loaded_at from raw_crm.opportunities order by 1")
+        == raw
+    )
 
 
 def test_changed_redelivery_replaces_the_extract(landing, run_ingest, query):
-    landing("crm", "opportunities", "2025-03-01", "opportunities.csv", _csv(opp_row("O1"), opp_row("O2")))
+    landing(
+        "crm",
+        "opportunities",
+        "2025-03-01",
+        "opportunities.csv",
+        _csv(opp_row("O1"), opp_row("O2")),
+    )
     landing("crm", "opportunities", "2025-04-01", "opportunities.csv", _csv(opp_row("O9")))
     first = run_ingest("crm/opportunities")
     march_batch = first.batch_ids[0]
@@ -45,7 +56,9 @@ def test_changed_redelivery_replaces_the_extract(landing, run_ingest, query):
         "opportunities.csv",
         _csv(opp_row("O1"), opp_row("O2", amount="250.00"), opp_row("O3", amount="x")),
     )
-    landing("crm", "opportunities", "2025-03-01", "opportunities-part-0002.csv", _csv(opp_row("O4")))
+    landing(
+        "crm", "opportunities", "2025-03-01", "opportunities-part-0002.csv", _csv(opp_row("O4"))
+    )
     second = run_ingest("crm/opportunities")
 
     assert (second.files_loaded, second.files_replaced, second.files_skipped) == (2, 1, 1)
@@ -57,7 +70,9 @@ def test_changed_redelivery_replaces_the_extract(landing, run_ingest, query):
         "where _extract_date = '2025-03-01' order by 1",
         [new_batch],
     ) == [("O1", "100.00", True), ("O2", "250.00", True), ("O4", "100.00", True)]
-    assert query("select count(*) from raw_crm.opportunities where _extract_date = '2025-04-01'") == [(1,)]
+    assert query(
+        "select count(*) from raw_crm.opportunities where _extract_date = '2025-04-01'"
+    ) == [(1,)]
     assert query(
         "select source_file, status, rows_read, rows_loaded, rows_quarantined "
         "from raw_meta.file_manifest where extract_date = '2025-03-01' order by status, source_file"

@@ -37,12 +37,30 @@ def test_salesforce_export_loads_end_to_end(landing, run_ingest, query):
         "from raw_crm.opportunities order by 1"
     ) == [
         (
-            "006A1", "001P1", "12500.00", "USD", "closed_won", dt.date(2025, 3, 14),
-            dt.date(2025, 4, 2), True, "Security", "DR-9", '{"Opportunity Name":"Acme renewal"}',
+            "006A1",
+            "001P1",
+            "12500.00",
+            "USD",
+            "closed_won",
+            dt.date(2025, 3, 14),
+            dt.date(2025, 4, 2),
+            True,
+            "Security",
+            "DR-9",
+            '{"Opportunity Name":"Acme renewal"}',
         ),
         (
-            "006A2", "001P1", "8000.00", "EUR", "negotiation", dt.date(2025, 2, 28), None, False,
-            "Network", None, '{"Opportunity Name":"Globex"}',
+            "006A2",
+            "001P1",
+            "8000.00",
+            "EUR",
+            "negotiation",
+            dt.date(2025, 2, 28),
+            None,
+            False,
+            "Network",
+            None,
+            '{"Opportunity Name":"Globex"}',
         ),
     ]
     assert query("select source_row, column_name, reason from raw_meta.quarantined_rows") == [
