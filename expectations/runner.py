@@ -363,7 +363,7 @@ def _freshness(conn, entity: Entity, asset: str, cfg: QualityConfig, today: date
 def _mart_bands(conn, config: QualityConfig) -> list[str] | None:
     if config.marts.bands:
         return config.marts.bands
-    for table in ("score_bands", "bands"):
+    for table in ("scoring_bands", "score_bands"):
         cols = _table_columns(conn, "scoring_config", table)
         for col in ("band", "band_name", "name"):
             if col in cols:

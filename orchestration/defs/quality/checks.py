@@ -1,0 +1,119 @@
+"""Asset checks: each raw asset's suite, the score mart's suite, run by expectations.runner."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from expectations import suites
+from expectations.config import load_config
+from expectations.results import CheckResult
+from expectations.runner import run_asset_checks
+from orchestration.extracts import ENTITIES, Entity
+from orchestration.settings import get_settings
+from orchestration.warehouse import WAREHOUSE_POOL
+
+PARTNERS_KEY = dg.AssetKey(["raw_crm", "partners"])
+SPIKE_SUPPORT_KEYS = [
+    dg.AssetKey(["raw_crm", "deal_registrations"]),
+    dg.AssetKey(["raw_portal", "activity_events"]),
+]
+MART_KEY = dg.AssetKey(list(suites.MART_KEY))
+
+
+def _spec(key: dg.AssetKey, asset: str, name: str, deps: list[dg.AssetKey]) -> dg.AssetCheckSpec:
+    severity = load_config().severity_of(name, asset)
+    return dg.AssetCheckSpec(
+        name,
+        asset=key,
+        description=f"[{severity}] {suites.CHECK_DESCRIPTIONS[name]}",
+        blocking=severity == "ERROR",
+        additional_deps=[d for d in deps if d != key],
+        metadata={"severity": severity},
+    )
+
+
+def _check_result(key: dg.AssetKey, name: str, results: list[CheckResult], report: str):
+    mine = [r for r in results if r.check_name == name]
+    failed = [r for r in mine if not r.passed]
+    severity = load_config().severity_of(name, "/".join(key.path))
+    partners = sorted({p for r in failed for p in r.partner_ids})
+    metadata = {
+        "batches_checked": len({r.batch_id for r in mine if r.batch_id}),
+        "failed_batches": dg.MetadataValue.json([r.batch_id for r in failed if r.batch_id]),
+        "rows_affected": sum(r.rows_affected for r in failed),
+        "partner_ids": dg.MetadataValue.json(partners[:100]),
+        "report": dg.MetadataValue.path(report),
+    }
+    worst = failed[0] if failed else (mine[-1] if mine else None)
+    if worst is not None:
+        metadata["observed_value"] = (
+            worst.observed_value if worst.observed_value is not None else ""
+        )
+        metadata["threshold"] = worst.threshold or ""
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=name,
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR if severity == "ERROR" else dg.AssetCheckSeverity.WARN,
+        description="; ".join(r.summary() for r in failed[:5])
+        or (f"{len(mine)} evaluations passed" if mine else "nothing new to check"),
+        metadata=metadata,
+    )
+
+
+def _raw_checks(entity: Entity) -> dg.AssetChecksDefinition:
+    key = dg.AssetKey([entity.raw_schema, entity.name])
+    asset = suites.asset_name(entity)
+    specs = []
+    for name in suites.check_names_for(entity):
+        deps = []
+        if name == suites.REFERENTIAL_INTEGRITY:
+            deps = [PARTNERS_KEY]
+        elif name == suites.REVENUE_SPIKE_ANOMALY:
+            deps = SPIKE_SUPPORT_KEYS
+        specs.append(_spec(key, asset, name, deps))
+
+    @dg.multi_asset_check(
+        name=f"quality_{entity.source}_{entity.name}",
+        specs=specs,
+        pool=WAREHOUSE_POOL,
+        description=f"Data-quality suite of {entity.raw_table} on its new batches.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext):
+        run = run_asset_checks(get_settings(), asset, run_id=context.run_id)
+        context.log.info(
+            f"{asset}: {len(run.results)} results, {len(run.failures)} failed, "
+            f"{run.blocked} batches blocked, {run.alerts_sent} alerts sent"
+        )
+        for spec in specs:
+            yield _check_result(key, spec.name, run.results, run.report_path or "")
+
+    return _check
+
+
+def _mart_checks() -> dg.AssetChecksDefinition:
+    specs = [
+        _spec(MART_KEY, suites.MART_ASSET, name,
+              [PARTNERS_KEY] if name == suites.REFERENTIAL_INTEGRITY else [])
+        for name in suites.MART_CHECKS
+    ]  # fmt: skip
+
+    @dg.multi_asset_check(
+        name="quality_marts_fct_partner_scores",
+        specs=specs,
+        pool=WAREHOUSE_POOL,
+        description="Data-quality suite of marts.fct_partner_scores, incl. band churn.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext):
+        run = run_asset_checks(get_settings(), suites.MART_ASSET, run_id=context.run_id)
+        for spec in specs:
+            yield _check_result(MART_KEY, spec.name, run.results, run.report_path or "")
+
+    return _check
+
+
+def build_asset_checks(include_marts: bool) -> list[dg.AssetChecksDefinition]:
+    checks = [_raw_checks(e) for e in ENTITIES]
+    if include_marts:
+        checks.append(_mart_checks())
+    return checks
