@@ -359,6 +359,11 @@ def _load_extract(
         )
         report.batch_id = batch_id
         try:
+            if file.file_format not in entity.formats:
+                raise FileRejected(
+                    f"{file.file_format} files are not accepted for {entity.source}/"
+                    f"{entity.name}; expected {', '.join(entity.formats)}"
+                )
             if d.error:
                 raise FileRejected(d.error)
             staged = stage_file(conn, entity, file, d.sha256, mappings)

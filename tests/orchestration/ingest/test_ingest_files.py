@@ -125,3 +125,12 @@ def test_rejected_file_with_same_hash_is_not_retried_but_a_changed_one_is(landin
     landing("crm", "opportunities", DATE, "opportunities.csv", _good_csv("O1"))
     fixed = run_ingest("crm/opportunities")
     assert (fixed.errors, fixed.files_loaded, fixed.files_replaced) == ([], 1, 1)
+
+
+def test_format_not_in_the_contract_is_rejected(landing, run_ingest):
+    landing("crm", "opportunities", DATE, "opportunities.jsonl", '{"opportunity_id": "O1"}\n')
+    report = run_ingest("crm/opportunities")
+    assert report.errors == [
+        f"landing/{FOLDER}/opportunities.jsonl: jsonl files are not accepted for "
+        "crm/opportunities; expected csv, parquet"
+    ]
