@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -10,6 +12,12 @@ from orchestration.settings import PROJECT_DIR, get_settings
 
 DBT_INPUT_DIRS = ("models", "seeds", "macros", "snapshots", "tests/dbt")
 DBT_INPUT_FILES = ("dbt_project.yml", "profiles.yml", "selectors.yml")
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside this Python, so `.venv/bin/partnerscore` works without activating."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
 def build_dbt_project() -> DbtProject:

@@ -7,6 +7,7 @@ their history shows in `dagster dev` afterwards, without a process per step
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -91,9 +92,10 @@ def run_job(
     """Execute a job in-process, reporting step starts and ends as they happen."""
     from dagster._core.events import DagsterEventType
 
-    from orchestration.defs.dbt.project import prepare_manifest
+    from orchestration.dbt_project import prepare_manifest
 
     settings.export_env()
+    log_level = os.environ.get("PARTNERSCORE_LOG_LEVEL", "WARNING").upper()
     instance = ensure_instance(settings)
     prepare_manifest()
     from orchestration.definitions import defs
@@ -141,7 +143,14 @@ def run_job(
     started = time.time()
     started_at = datetime.now()
     try:
-        result = job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+            # Quiet by default: progress comes through on_step, details stay in the run's
+            # event log (dagster dev shows them). PARTNERSCORE_LOG_LEVEL=DEBUG for everything.
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
     finally:
         done.set()
         poller.join()

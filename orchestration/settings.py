@@ -8,6 +8,7 @@ a second, independent installation.
 from __future__ import annotations
 
 import os
+import sys
 from functools import cached_property
 from pathlib import Path
 
@@ -119,6 +120,13 @@ class Settings(BaseModel):
         os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
         os.environ["DO_NOT_TRACK"] = "1"
         os.environ["PARTNERSCORE_DUCKDB_TEMP_DIR"] = str(self.duckdb_temp_dir)
+        if self.duckdb_memory_limit:
+            os.environ["PARTNERSCORE_DUCKDB_MEMORY_LIMIT"] = self.duckdb_memory_limit
+        # dbt and dagster run as child processes: find the ones installed beside this Python
+        # even when the virtual environment is not activated (`.venv/bin/partnerscore run`).
+        venv_bin = str(Path(sys.executable).parent)
+        if venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
 
 
 def get_settings() -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -43,5 +44,11 @@ def friendly_errors(func: F) -> F:
             if exc.hint:
                 err_console.print(f"[dim]hint:[/] {exc.hint}")
             sys.exit(1)
+        except Exception as exc:  # an unexpected failure: still one line, traceback on request
+            if os.environ.get("PARTNERSCORE_DEBUG"):
+                raise
+            err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}")
+            err_console.print("[dim]hint:[/] rerun with PARTNERSCORE_DEBUG=1 to see the traceback")
+            sys.exit(2)
 
     return wrapper  # type: ignore[return-value]

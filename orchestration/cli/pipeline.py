@@ -6,13 +6,16 @@ import os
 import shutil
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from orchestration.cli.app import UserError, app, console, err_console, friendly_errors
-from orchestration.pipeline import RunOutcome, ensure_instance, run_job
 from orchestration.settings import PROJECT_DIR, Settings, get_settings
+
+if TYPE_CHECKING:  # Dagster takes seconds to import: only commands that run it pay for it.
+    from orchestration.pipeline import RunOutcome
 
 
 def landing_is_empty(settings: Settings) -> bool:
@@ -72,7 +75,10 @@ def _ingest_summary(settings: Settings, since: datetime) -> Table | None:
         "quarantined",
         "rejected files",
     ):
-        table.add_column(column, justify="left" if column == "extract" else "right")
+        if column == "extract":
+            table.add_column(column, no_wrap=True, min_width=24)
+        else:
+            table.add_column(column, justify="right")
     for row in rows:
         table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
     return table
@@ -106,6 +112,7 @@ def run(
 ) -> None:
     """Run the whole pipeline headless: ingest, quality checks, dbt build, publish."""
     from orchestration.defs.jobs import PIPELINE_JOB_NAME
+    from orchestration.pipeline import run_job
     from orchestration.serving.publish import mark_published_stale
 
     settings = get_settings()
@@ -135,6 +142,7 @@ def run(
 def ingest() -> None:
     """Load new landing files into the raw tables (with their quality checks)."""
     from orchestration.defs.jobs import INGEST_JOB_NAME
+    from orchestration.pipeline import run_job
 
     settings = get_settings()
     if landing_is_empty(settings):
@@ -156,7 +164,8 @@ def dev(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
 ) -> None:
     """Start `dagster dev` on this project, with its history kept in the data directory."""
-    from orchestration.defs.dbt.project import prepare_manifest
+    from orchestration.dbt_project import prepare_manifest
+    from orchestration.pipeline import ensure_instance
 
     settings = get_settings()
     ensure_instance(settings)

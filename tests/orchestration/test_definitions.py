@@ -18,7 +18,7 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.txt"
 def defs(tmp_path_factory) -> dg.Definitions:
     mp = pytest.MonkeyPatch()
     mp.setenv("PARTNERSCORE_DATA_DIR", str(tmp_path_factory.mktemp("defs") / "data"))
-    from orchestration.defs.dbt.project import prepare_manifest
+    from orchestration.dbt_project import prepare_manifest
 
     prepare_manifest()
     from orchestration.definitions import defs as definitions

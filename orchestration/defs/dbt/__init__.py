@@ -1,6 +1,6 @@
 """dbt models, seeds, snapshots and tests as Dagster assets and asset checks."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Dagster reads the context annotation at runtime.
 
 from collections.abc import Mapping
 from typing import Any
@@ -13,7 +13,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration.defs.dbt.project import build_dbt_project
+from orchestration.dbt_project import build_dbt_project, dbt_executable
 from orchestration.warehouse import WAREHOUSE_POOL
 
 dbt_project = build_dbt_project()
@@ -53,5 +53,11 @@ def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(["build"], context=context).stream()
 
 
-resources = {"dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=dbt_project.profiles_dir)}
+resources = {
+    "dbt": DbtCliResource(
+        project_dir=dbt_project,
+        profiles_dir=dbt_project.profiles_dir,
+        dbt_executable=dbt_executable(),
+    )
+}
 assets = [dbt_warehouse]

@@ -1,6 +1,6 @@
 """Serving: the published copy of the marts that BI tools and scorecards read."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Dagster reads the context annotation at runtime.
 
 import dagster as dg
 
