@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from orchestration.extracts import Entity, get_entity
@@ -54,6 +56,9 @@ class LandingWriter:
         self.conn = duckdb.connect()
         # Row order must not depend on thread scheduling, or files would differ between runs.
         self.conn.execute("set preserve_insertion_order = true")
+        self.conn.execute("set enable_progress_bar = false")  # the CLI shows its own
+        self.max_threads = int(self.conn.execute("select current_setting('threads')").fetchone()[0])
+        self._threads = self.max_threads
         self.counts: dict[str, EntityCounts] = defaultdict(EntityCounts)
         self.rows_in_file: dict[str, int] = {}
         self.files = 0
@@ -65,6 +70,14 @@ class LandingWriter:
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.landing_dir).as_posix()
+
+    def _register(self, table: pa.Table) -> None:
+        # Small files: one thread avoids DuckDB's per-query thread hand-offs, which dominate.
+        threads = 1 if table.num_rows < 100_000 else self.max_threads
+        if threads != self._threads:
+            self.conn.execute(f"set threads = {threads}")
+            self._threads = threads
+        self.conn.register("t", table)
 
     def copy(
         self,
@@ -79,7 +92,7 @@ class LandingWriter:
     ) -> Path:
         """Run ``select_sql`` (reading relation ``t``) over ``table`` into one landing file."""
         path = self.folder(source, entity, extract_date) / filename
-        self.conn.register("t", table)
+        self._register(table)
         try:
             options = "format csv, header true" if fmt == "csv" else "format json"
             if compress:
@@ -91,23 +104,35 @@ class LandingWriter:
         self.record(source, entity, path, table.num_rows)
         return path
 
-    def copy_lines(
-        self, source: str, entity: str, extract_date: date, filename: str, table: pa.Table, sql: str
+    def write_lines(
+        self,
+        source: str,
+        entity: str,
+        extract_date: date,
+        filename: str,
+        table: pa.Table,
+        sql: str,
+        level: int = 1,
     ) -> Path:
-        """Write pre-rendered JSON lines (one varchar column ``line``) without CSV quoting.
+        """Write text lines rendered by ``sql`` (one varchar column, each ending in a newline).
 
-        Used for xAPI, where optional members (``result``, certification expiry) must be
-        absent rather than null, which DuckDB's JSON writer cannot express.
+        DuckDB renders the lines; we stream its Arrow batches straight into zlib. Each batch's
+        string data is one contiguous buffer, so no per-line Python work happens. This is
+        several times faster than DuckDB's JSON COPY with gzip, and zlib output (no mtime in
+        the header) is deterministic. Optional xAPI members can be left out, which a JSON
+        writer with fixed columns cannot do.
         """
         path = self.folder(source, entity, extract_date) / filename
-        self.conn.register("t", table)
+        self._register(table)
         try:
-            target = str(path).replace("'", "''")
-            self.conn.execute(
-                f"copy ({sql}) to '{target}' "
-                "(format csv, header false, quote '', escape '', delimiter '\x01', "
-                "compression gzip)"
-            )
+            reader = self.conn.execute(sql).to_arrow_reader(200_000)
+            packer = zlib.compressobj(level, zlib.DEFLATED, 31)  # 31: gzip container
+            with path.open("wb") as fh:
+                for batch in reader:
+                    column = batch.column(0)
+                    if len(column):
+                        fh.write(packer.compress(_string_bytes(column)))
+                fh.write(packer.flush())
         finally:
             self.conn.unregister("t")
         self.record(source, entity, path, table.num_rows)
@@ -134,6 +159,16 @@ class LandingWriter:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _string_bytes(column: pa.Array) -> memoryview:
+    """The concatenated UTF-8 bytes of a string array, without copying."""
+    if column.type == pa.string_view():
+        column = column.cast(pa.large_string())
+    width = np.int64 if column.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(column.buffers()[1], dtype=width)
+    start, stop = offsets[column.offset], offsets[column.offset + len(column)]
+    return memoryview(column.buffers()[2])[start:stop]
 
 
 def read_text(path: Path, encoding: str = "utf-8") -> str:
