@@ -203,7 +203,9 @@ def _rows(rng: random.Random) -> dict[str, list[dict]]:
                         "score": 90.0 if passed else None,
                         "occurred_at": datetime.combine(start, datetime.min.time())
                         + timedelta(days=5),
-                        "certification_expires_date": start + timedelta(days=365) if passed else None,
+                        "certification_expires_date": start + timedelta(days=365)
+                        if passed
+                        else None,
                         "_extract_date": extract,
                     }
                 )
@@ -230,7 +232,15 @@ def load_fixture(conn: duckdb.DuckDBPyConnection) -> None:
             batch = f"{entity.source}-{entity.name}-{row['_extract_date'].isoformat()}"
             values.append(
                 [row.get(c) for c in columns]
-                + [f"{entity.name}.csv", source_row, row["_extract_date"], "sha", loaded_at, None, batch]
+                + [
+                    f"{entity.name}.csv",
+                    source_row,
+                    row["_extract_date"],
+                    "sha",
+                    loaded_at,
+                    None,
+                    batch,
+                ]
             )
         placeholders = ", ".join(["?"] * (len(columns) + len(LINEAGE_COLUMNS)))
         conn.executemany(f"insert into {entity.raw_table} values ({placeholders})", values)

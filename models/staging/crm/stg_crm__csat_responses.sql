@@ -30,6 +30,7 @@ final as (
         cast(responded_at as date) as responded_date,
         is_corrected,
         extract_date,
+        batch_id,
         loaded_at
     from staged
 )

@@ -30,6 +30,7 @@ final as (
             as estimated_value_usd,
         is_corrected,
         extract_date,
+        batch_id,
         loaded_at
     from staged
 )

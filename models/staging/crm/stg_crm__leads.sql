@@ -26,6 +26,7 @@ final as (
         opportunity_id,
         is_corrected,
         extract_date,
+        batch_id,
         loaded_at
     from staged
 )

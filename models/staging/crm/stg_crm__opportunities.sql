@@ -37,6 +37,7 @@ final as (
         deal_registration_id,
         is_corrected,
         extract_date,
+        batch_id,
         loaded_at
     from staged
 )

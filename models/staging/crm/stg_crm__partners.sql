@@ -34,6 +34,7 @@ final as (
         employee_count,
         is_corrected,
         extract_date,
+        batch_id,
         loaded_at
     from staged
 )

@@ -32,6 +32,7 @@ final as (
             as renewed_amount_usd,
         is_corrected,
         extract_date,
+        batch_id,
         loaded_at
     from staged
 )

@@ -33,6 +33,7 @@ final as (
         certification_expires_date,
         is_corrected,
         extract_date,
+        batch_id,
         loaded_at
     from staged
 )

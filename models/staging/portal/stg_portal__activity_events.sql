@@ -24,6 +24,7 @@ final as (
         cast(occurred_at as date) as occurred_date,
         is_corrected,
         extract_date,
+        batch_id,
         loaded_at
     from staged
 )
