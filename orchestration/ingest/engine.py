@@ -382,18 +382,28 @@ def _load_extract(
         [entity.source, entity.name, folder.extract_date],
     ).fetchone()
     replaced = int(previous[0]) if previous else 0
-    counts = _check_and_swap(conn, entity, folder, batch_id, loaded_at)  # opens a transaction
     try:
-        for report in reports:
-            if report.status == "loaded":
-                read, loaded, quarantined = counts.get(report.source_file, (0, 0, 0))
-                assert read == report.rows_read, "staged and checked row counts differ"
-                report.rows_loaded, report.rows_quarantined = loaded, quarantined
-        _write_manifest(conn, entity, reports, loaded_at)
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
+        counts = _check_and_swap(conn, entity, folder, batch_id, loaded_at)  # opens a transaction
+        try:
+            for report in reports:
+                if report.status == "loaded":
+                    read, loaded, quarantined = counts.get(report.source_file, (0, 0, 0))
+                    if read != report.rows_read:
+                        raise RuntimeError(
+                            f"{report.source_file}: staged {report.rows_read} rows but checked "
+                            f"{read}; nothing was committed"
+                        )
+                    report.rows_loaded, report.rows_quarantined = loaded, quarantined
+            _write_manifest(conn, entity, reports, loaded_at)
+            conn.execute("commit")
+        except BaseException:
+            conn.execute("rollback")
+            raise
+    finally:
+        # Staging can hold millions of rows: free it before the next extract.
+        conn.execute("drop view if exists _ps_final")
+        for table in (STAGE, "_ps_checked", "_ps_dups"):
+            conn.execute(f"drop table if exists {table}")
     for report in reports:
         log.info(
             "ingest.file file=%s status=%s rows_read=%d rows_loaded=%d rows_quarantined=%d "
