@@ -99,17 +99,20 @@ def generate_demo(
     Output is a pure function of the arguments (and of ``end_month``, which defaults to the
     last full month before today). ``events`` is the approximate total number of portal
     events (default about 40 per partner-month). With ``defects`` the run also injects the
-    faults listed in ``ground_truth/defects.jsonl``.
+    faults listed in ``ground_truth/defects.jsonl``. A landing zone that already holds files
+    raises LandingNotEmptyError unless ``overwrite``, which clears it first; the ground truth
+    is always rewritten to match what is written now.
     """
     if partners < 1 or months < 1:
         raise ValueError("partners and months must be at least 1")
     began = time.perf_counter()
     landing, truth = settings.landing_dir, settings.ground_truth_dir
-    if not _is_empty(landing) or not _is_empty(truth):
+    if not _is_empty(landing):
         if not overwrite:
             raise LandingNotEmptyError(str(landing))
-        shutil.rmtree(landing, ignore_errors=True)
-        shutil.rmtree(truth, ignore_errors=True)
+        shutil.rmtree(landing)
+    # Ground truth only describes the landing zone written with it: never keep a stale one.
+    shutil.rmtree(truth, ignore_errors=True)
     landing.mkdir(parents=True, exist_ok=True)
     truth.mkdir(parents=True, exist_ok=True)
 

@@ -39,6 +39,14 @@ def test_same_seed_same_bytes_different_seed_different_bytes(tmp_path) -> None:
     assert len(differing) > 0.9 * len(a)  # ... different content
 
 
+def test_empty_landing_zone_replaces_stale_ground_truth(data_dir: Settings) -> None:
+    stale = data_dir.ground_truth_dir / "defects.jsonl"
+    stale.parent.mkdir(parents=True)
+    stale.write_text('{"kind": "stale"}\n')
+    generate_demo(data_dir, partners=5, months=2, end_month="2025-01")
+    assert stale.read_text() == ""  # a clean run has no defects
+
+
 def test_refuses_a_non_empty_landing_zone_unless_overwrite(data_dir: Settings) -> None:
     stray = data_dir.landing_dir / "crm" / "partners" / "2020-01-01" / "partners.csv"
     stray.parent.mkdir(parents=True)
