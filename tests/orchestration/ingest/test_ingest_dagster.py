@@ -8,7 +8,7 @@ import time
 
 import dagster as dg
 import pytest
-from conftest import OPP_HEADER, opp_row
+from ingest_helpers import OPP_HEADER, opp_row
 
 from orchestration.defs.ingest import assets, landing_sensor, raw_key, sensors
 from orchestration.extracts import ENTITIES, get_entity

@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import gzip
 
-from conftest import OPP_HEADER, opp_row
+from ingest_helpers import OPP_HEADER, opp_row
 
 DATE = "2025-03-01"
 FOLDER = f"crm/opportunities/{DATE}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import OPP_HEADER, opp_row
+from ingest_helpers import OPP_HEADER, opp_row
 
 MANIFEST = (
     "select extract_date::varchar, source_file, file_sha256, status, rows_read, rows_loaded, "

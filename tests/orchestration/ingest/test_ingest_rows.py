@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from conftest import OPP_HEADER, opp_row
+from ingest_helpers import OPP_HEADER, opp_row
 
 DATE = "2025-03-01"
 FILE = f"crm/opportunities/{DATE}/opportunities.csv"
