@@ -1,6 +1,6 @@
 """Remediation assets: partner-ops corrections and the per-partner data-gap list."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Dagster reads the context annotation at runtime.
 
 import dagster as dg
 

@@ -1,6 +1,6 @@
 """Asset checks: each raw asset's suite, the score mart's suite, run by expectations.runner."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Dagster reads the context annotation at runtime.
 
 import dagster as dg
 
