@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from orchestration.extracts import get_entity
 from orchestration.generate.crm import SEGMENT_DEAL_USD, CrmSimulator, to_local
 from orchestration.generate.population import Population
 from orchestration.generate.writer import LandingWriter, read_text, write_bytes
@@ -129,10 +130,55 @@ class DefectInjector:
         rows = list(csv.reader(io.StringIO(read_text(path))))
         return rows[0], rows[1:]
 
+    def _rows_at_least(
+        self, entity: str, path: Path, minimum: int
+    ) -> tuple[list[str], list[list[str]]]:
+        """Header and rows of a latest extract, topped up with valid rows when it is tiny.
+
+        Faults are modelled on real rows; a very small demo (a handful of partners) can have
+        an empty latest extract, so a few plain valid rows are added first (they load).
+        """
+        header, data = self._header_and_rows(path)
+        missing = minimum - len(data)
+        if missing > 0:
+            contract = get_entity("crm", entity)
+            assert contract is not None
+            pop = self.pop
+            pid = str(pop.partner_ids(np.array([int(np.argmin(pop.join_month))]))[0])
+            day = pop.month_date(pop.months - 1).isoformat()
+            fill = []
+            for i in range(missing):
+                values = {}
+                for col in contract.columns:
+                    if col.name == contract.key:
+                        values[col.name] = f"{entity[:3].upper()}-S{i + 1:06d}"
+                    elif col.name == "partner_id":
+                        values[col.name] = pid
+                    elif col.name == "customer_id":
+                        values[col.name] = f"C{i + 1:08d}"
+                    elif col.accepted_values:
+                        values[col.name] = col.accepted_values[0]
+                    elif col.name == "currency":
+                        values[col.name] = "USD"
+                    elif col.type == "date" and col.required:
+                        values[col.name] = day
+                    elif col.type == "timestamp":
+                        values[col.name] = f"{day}T12:00:00Z"
+                    elif col.type in ("decimal", "double") and col.required:
+                        values[col.name] = "4.0" if entity == "csat_responses" else "1000.00"
+                    elif col.type == "boolean" and col.required:
+                        values[col.name] = "false"
+                    else:
+                        values[col.name] = ""
+                fill.append(([values[h] for h in header], None, None, "", "loaded"))
+            self._append_csv("crm", entity, path, fill)
+            header, data = self._header_and_rows(path)
+        return header, data
+
     def _opportunities(self) -> None:
         pop, sim = self.pop, self.sim
         path = self._path("crm", "opportunities", "opportunities.csv.gz")
-        header, data = self._header_and_rows(path)
+        header, data = self._rows_at_least("opportunities", path, 1)
         template = dict(zip(header, data[0], strict=True))
         last_month = pop.month_date(pop.months - 1)
 
@@ -187,7 +233,7 @@ class DefectInjector:
 
     def _deal_registrations(self) -> None:
         path = self._path("crm", "deal_registrations", "deal_registrations.csv.gz")
-        header, data = self._header_and_rows(path)
+        header, data = self._rows_at_least("deal_registrations", path, 2)
         rows: list[tuple[list[str], str | None, str | None, str, str]] = []
         for original in data[:2]:
             rows.append((original, "duplicate_key", "deal_registration_id",
@@ -202,7 +248,7 @@ class DefectInjector:
     def _renewals(self) -> None:
         path = self._path("crm", "renewals", "renewals.csv.gz")
         rel = self.writer.relative(path)
-        header, data = self._header_and_rows(path)
+        header, data = self._rows_at_least("renewals", path, 1)
         # Whole extract carries an unexpected column: rows load, the column is kept aside.
         buf = io.StringIO()
         out = csv.writer(buf, lineterminator="\n")
@@ -213,7 +259,7 @@ class DefectInjector:
         self._record("extra_column", "renewals", rel, None, "sales_rep_email",
                      "extract has an unexpected column sales_rep_email",
                      "ingest:extra_column")  # fmt: skip
-        template = data[0] if data else ["RN-X", "P00001", "", "2025-01-01", "pending", "", "", ""]
+        template = data[0]
         rows: list[tuple[list[str], str | None, str | None, str, str]] = []
         for _ in range(2):
             rows.append((["", *template[1:], "rep01@vendor.example.com"], "missing_key",
@@ -222,7 +268,7 @@ class DefectInjector:
 
     def _csat(self) -> None:
         path = self._path("crm", "csat_responses", "csat_responses.csv.gz")
-        header, data = self._header_and_rows(path)
+        header, data = self._rows_at_least("csat_responses", path, 1)
         template = dict(zip(header, data[0], strict=True))
         rows: list[tuple[list[str], str | None, str | None, str, str]] = []
         for i in range(2):
@@ -243,7 +289,7 @@ class DefectInjector:
             values["response_id"] = f"CS-M{i + 1:07d}"
             out.writerow([values[h] for h in keep])
         write_bytes(bad, buf.getvalue().encode("utf-8"))
-        self.writer.record("crm", "csat_responses", bad, min(5, len(data)), loaded=False)
+        self.writer.record("crm", "csat_responses", bad, len(data[:5]), loaded=False)
         self._record("missing_required_column", "csat_responses", self.writer.relative(bad),
                      None, "score", "file lacks required column score",
                      "ingest:rejected_file")  # fmt: skip
@@ -251,6 +297,10 @@ class DefectInjector:
     def _portal(self) -> None:
         folder = self._path("portal", "activity_events", "x").parent
         parts = sorted(folder.glob("activity_events-part-*.jsonl.gz"))
+        if not parts:  # a tiny demo can have no events left after the volume drop
+            parts = [folder / "activity_events-part-0001.jsonl.gz"]
+            write_bytes(parts[0], b"")
+            self.writer.record("portal", "activity_events", parts[0], 0)
         last = parts[-1]
         rel = self.writer.relative(last)
         text = read_text(last)
@@ -272,6 +322,13 @@ class DefectInjector:
         # A further part whose gzip stream is cut off mid-way: the file is rejected.
         lines = text.splitlines()[:400]
         lines = [ln.replace('"event_id":"EV', '"event_id":"TR', 1) for ln in lines]
+        pid = str(self.pop.partner_ids(np.array([0]))[0])
+        day = self.pop.month_date(self.pop.months - 1).isoformat()
+        lines += [
+            f'{{"event_id":"TS{i:011d}","partner_id":"{pid}","user_id":"{pid.replace("P", "U")}'
+            f'-001","event_type":"login","occurred_at":"{day}T09:00:00Z","properties":{{}}}}'
+            for i in range(len(lines), 400)
+        ]  # top up a tiny demo so the cut really lands inside the stream
         truncated = folder / f"activity_events-part-{len(parts) + 1:04d}.jsonl.gz"
         write_bytes(truncated, ("\n".join(lines) + "\n").encode("utf-8"))
         data = truncated.read_bytes()

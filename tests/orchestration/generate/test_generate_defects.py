@@ -190,3 +190,14 @@ def test_counts_reconcile_with_defects(defect_run) -> None:
         n_rejected = sum(1 for f in rejected if f.startswith(f"{key}/"))
         assert figures["files_expected_rejected"] == n_rejected, key
         assert figures["rows_written"] > figures["rows_expected_loaded"] or n_rejected == 0
+
+
+def test_tiny_demo_still_gets_every_defect(tmp_path) -> None:
+    """A handful of partners can leave latest extracts empty; faults must still be injected."""
+    from .conftest import make_run
+
+    settings, _ = make_run(tmp_path, partners=1, months=6, seed=0, defects=True)
+    assert {d["kind"] for d in defects(settings)} == set(INGEST_KINDS) | set(QUALITY_KINDS)
+    truncated = next(d for d in defects(settings) if d["kind"] == "truncated_gzip")
+    with pytest.raises((EOFError, zlib.error, gzip.BadGzipFile)):
+        gzip.decompress((settings.landing_dir / truncated["file"]).read_bytes())
