@@ -158,7 +158,13 @@ def run_job(
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:
             data = event.step_failure_data
-            message = data.error.message.strip() if data and data.error else "failed"
+            error = data.error if data else None
+            # User code errors arrive wrapped by Dagster: the cause is what a person can act on.
+            while error is not None and error.cause is not None and not data.user_failure_data:
+                error = error.cause
+            message = error.message.strip() if error else "failed"
+            if data and data.user_failure_data and data.user_failure_data.description:
+                message = data.user_failure_data.description
             failures.append(f"{event.step_key}: {message}")
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data

@@ -80,7 +80,7 @@ def _raw_checks(entity: Entity) -> dg.AssetChecksDefinition:
         description=f"Data-quality suite of {entity.raw_table} on its new batches.",
     )
     def _check(context: dg.AssetCheckExecutionContext):
-        run = run_asset_checks(get_settings(), asset, run_id=context.run_id)
+        run = run_asset_checks(get_settings(), asset, run_id=context.run.run_id)
         context.log.info(
             f"{asset}: {len(run.results)} results, {len(run.failures)} failed, "
             f"{run.blocked} batches blocked, {run.alerts_sent} alerts sent"
@@ -105,7 +105,7 @@ def _mart_checks() -> dg.AssetChecksDefinition:
         description="Data-quality suite of marts.fct_partner_scores, incl. band churn.",
     )
     def _check(context: dg.AssetCheckExecutionContext):
-        run = run_asset_checks(get_settings(), suites.MART_ASSET, run_id=context.run_id)
+        run = run_asset_checks(get_settings(), suites.MART_ASSET, run_id=context.run.run_id)
         for spec in specs:
             yield _check_result(MART_KEY, spec.name, run.results, run.report_path or "")
 
