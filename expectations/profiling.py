@@ -56,10 +56,13 @@ def ensure_profiles(conn: duckdb.DuckDBPyConnection, entity: Entity, asset: str)
         for _, r in frame.iterrows()
     ]
     if rows:
-        conn.executemany(
+        new = pd.DataFrame(  # noqa: F841 (read by DuckDB below)
+            rows, columns=["asset_key", "batch_id", "extract_date", "row_count", "null_counts"]
+        )
+        conn.execute(
             "insert into quality.batch_profiles "
-            "(asset_key, batch_id, extract_date, row_count, null_counts) values (?, ?, ?, ?, ?)",
-            rows,
+            "(asset_key, batch_id, extract_date, row_count, null_counts) "
+            "select asset_key, batch_id, extract_date, row_count, null_counts from new"
         )
 
 

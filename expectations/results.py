@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 QUALITY_DDL = (
     "create schema if not exists quality",
@@ -63,6 +64,11 @@ BLOCKED_DDL = (
 )
 
 MAX_PARTNERS_LISTED = 200
+RESULT_COLUMNS = (
+    "run_id", "checked_at", "check_name", "asset_key", "batch_id", "extract_date",
+    "source_files", "severity", "passed", "observed_value", "threshold", "rows_affected",
+    "partner_ids", "details",
+)  # fmt: skip
 
 
 def ensure_quality_schema(conn: duckdb.DuckDBPyConnection) -> None:
@@ -144,9 +150,10 @@ def write_results(conn: duckdb.DuckDBPyConnection, run_id: str, results: list[Ch
         for r in results
     ]
     if rows:
-        conn.executemany(
-            "insert into quality.check_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
+        frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)  # noqa: F841 (read by DuckDB below)
+        conn.execute(
+            f"insert into quality.check_results ({', '.join(RESULT_COLUMNS)}) "
+            f"select {', '.join(RESULT_COLUMNS)} from frame"
         )
 
 

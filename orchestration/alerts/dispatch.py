@@ -103,30 +103,30 @@ def dispatch(
     now = utcnow()
     new: list[Alert] = []
     failing = {fingerprint(r) for r in results if not r.passed}
-    # Resolve open alerts whose scope was evaluated in this run and no longer fails as is.
-    for r in results:
-        check, asset, batch = resolve_scope_key(r)
-        open_rows = conn.execute(
-            "select fingerprint from quality.alerts where status = 'open' "
-            "and check_name = ? and asset_key = ? and (? is null or batch_id = ?)",
-            [check, asset, batch, batch],
+    known = {
+        fp: (status, (check, asset, batch))
+        for fp, status, check, asset, batch in conn.execute(
+            "select fingerprint, status, check_name, asset_key, batch_id from quality.alerts"
         ).fetchall()
-        stale = [fp for (fp,) in open_rows if fp not in failing]
-        for fp in stale:
+    }
+    # Resolve open alerts whose scope was evaluated in this run and no longer fails as is.
+    scopes = {resolve_scope_key(r) for r in results}
+    for fp, (status, (check, asset, batch)) in known.items():
+        if status != "open" or fp in failing:
+            continue
+        if (check, asset, batch) in scopes or (check, asset, None) in scopes:
             conn.execute(
                 "update quality.alerts set status = 'resolved', resolved_at = ? "
                 "where fingerprint = ?",
                 [now, fp],
             )
+            known[fp] = ("resolved", (check, asset, batch))
             log.info(json.dumps({"event": "quality_alert_resolved", "fingerprint": fp}))
     for r in results:
         if r.passed:
             continue
         fp = fingerprint(r)
-        row = conn.execute(
-            "select status from quality.alerts where fingerprint = ?", [fp]
-        ).fetchone()
-        if row and row[0] == "open":
+        if known.get(fp, ("",))[0] == "open":
             conn.execute(
                 "update quality.alerts set last_seen_at = ?, run_id = ? where fingerprint = ?",
                 [now, run_id, fp],

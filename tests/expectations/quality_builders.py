@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import duckdb
+import pandas as pd
 
 from orchestration.extracts import ENTITIES_BY_KEY, LINEAGE_COLUMNS
 from orchestration.ingest import ensure_raw_schema
@@ -56,8 +57,8 @@ def insert(
         full = {**{c: None for c in cols}, **row, **lineage}
         values.append([full[c] for c in cols])
     if values:
-        marks = ", ".join("?" for _ in cols)
-        conn.executemany(f"insert into {entity.raw_table} values ({marks})", values)
+        frame = pd.DataFrame(values, columns=cols)  # noqa: F841 (read by DuckDB below)
+        conn.execute(f"insert into {entity.raw_table} select * from frame")
 
 
 @dataclass
@@ -202,4 +203,5 @@ def build_scores(
             elif t % 2 == 1 and i == 1:
                 band = bands[(i + 1) % 3]  # one partner flips every other period
             rows.append((pid(i), "month", period, 30.0 + 20 * (i % 3), band, "v1", "smb"))
-    conn.executemany("insert into marts.fct_partner_scores values (?, ?, ?, ?, ?, ?, ?)", rows)
+    frame = pd.DataFrame(rows)  # noqa: F841 (read by DuckDB below)
+    conn.execute("insert into marts.fct_partner_scores select * from frame")

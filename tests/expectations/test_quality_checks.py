@@ -1,0 +1,183 @@
+"""Each quality-level defect is caught by its named check; clean data passes everything."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+import pytest
+from quality_builders import TODAY, Spec, build, build_scores, insert
+
+from expectations import anomalies
+from expectations.config import Volume, load_config
+from expectations.runner import check_marts, run_all
+from orchestration.warehouse import connect
+
+# defect kind -> (check that must catch it, asset, partners it must name or None)
+DEFECTS = {
+    "orphan_partner_id": ("referential_integrity", "raw_crm/opportunities", ["P99999"]),
+    "out_of_range_value": ("value_ranges", "raw_crm/csat_responses", ["P00010"]),
+    "unaccepted_value": ("accepted_values", "raw_crm/opportunities", ["P00010"]),
+    "revenue_spike_without_activity": (
+        "revenue_spike_anomaly", "raw_crm/opportunities", ["P00001"],
+    ),
+    "volume_drop": ("volume_anomaly", "raw_portal/activity_events", None),
+    "null_rate_shift": ("null_rate_shift", "raw_crm/opportunities", None),
+    "stale_source": ("freshness", "raw_crm/leads", None),
+}  # fmt: skip
+
+
+def _build(settings, defects: set[str]) -> dict[str, list[str]]:
+    with connect(settings) as conn:
+        return build(conn, Spec(defects=defects))
+
+
+def test_clean_dataset_passes_every_check(qsettings):
+    batches = _build(qsettings, set())
+    run = run_all(qsettings, run_id="r1", today=TODAY)
+    assert run.failures == [], [r.summary() for r in run.failures]
+    errors = [r for r in run.results if r.severity == "ERROR"]
+    assert len(errors) > 8 * 8 * 5  # every ERROR check on every batch was evaluated
+    # Every batch was checked, and anomaly checks had a verdict once history allowed it.
+    checked = {r.batch_id for r in run.results if r.check_name == "not_null"}
+    assert checked == {b for ids in batches.values() for b in ids}
+    volume = [r for r in run.results if r.check_name == "volume_anomaly"]
+    assert sum(r.details["expected"] is not None for r in volume) == 8 * (8 - 3)
+    with connect(qsettings) as conn:
+        assert conn.execute("select count(*) from raw_meta.blocked_batches").fetchone()[0] == 0
+        assert conn.execute("select count(*) from quality.alerts").fetchone()[0] == 0
+        stored = conn.execute("select count(*) from quality.check_results").fetchone()[0]
+    assert stored == len(run.results)
+
+
+def test_each_defect_caught_by_its_named_check(qsettings):
+    batches = _build(qsettings, set(DEFECTS))
+    run = run_all(qsettings, run_id="r1", today=TODAY)
+    failed = {(r.check_name, r.asset_key) for r in run.failures}
+    expected = {(check, asset) for check, asset, _ in DEFECTS.values()}
+    assert failed == expected, [
+        r.summary() for r in run.failures
+    ]
+    for kind, (check, asset, partners) in DEFECTS.items():
+        hits = [r for r in run.failures if (r.check_name, r.asset_key) == (check, asset)]
+        assert len(hits) == 1, kind
+        hit = hits[0]
+        assert hit.batch_id == batches[asset.split("/")[1]][-1], kind  # the latest batch
+        if partners is not None:
+            assert partners[0] in hit.partner_ids, kind
+            if kind != "unaccepted_value":
+                assert hit.partner_ids == partners, kind
+        if kind == "stale_source":
+            assert hit.observed_value == (TODAY - hit.extract_date).days > 45
+        if kind == "null_rate_shift":
+            assert hit.details["column"] == "customer_id"
+            assert hit.observed_value == pytest.approx(1.0)
+        if kind == "volume_drop":
+            assert hit.observed_value < 0.3 * hit.details["expected"]
+    with connect(qsettings) as conn:
+        blocked = conn.execute(
+            "select batch_id, check_name from raw_meta.blocked_batches order by all"
+        ).fetchall()
+    assert blocked == [
+        ("csat_responses-20261101", "value_ranges"),
+        ("opportunities-20261101", "accepted_values"),
+        ("opportunities-20261101", "referential_integrity"),
+    ]
+
+
+def test_checks_run_once_per_batch_and_skip_blocked_history(qsettings):
+    _build(qsettings, {"orphan_partner_id"})
+    first = run_all(qsettings, run_id="r1", today=TODAY)
+    second = run_all(qsettings, run_id="r2", today=TODAY)
+    assert any(r.batch_id for r in first.results if r.check_name == "not_null")
+    # No new batches: only the table-level freshness verdicts are produced again; the
+    # blocked latest batch leaves opportunities' newest usable extract 50 days old.
+    assert {r.check_name for r in second.results} == {"freshness"}
+    assert [(r.asset_key, r.observed_value) for r in second.failures] == [
+        ("raw_crm/opportunities", 50.0)
+    ]
+    # A new opportunities batch is checked against unblocked history only.
+    with connect(qsettings) as conn:
+        insert(conn, "opportunities", [
+            {"opportunity_id": "OPP-NEW", "partner_id": "P00002", "amount": 10, "currency": "EUR",
+             "stage": "proposal", "created_date": TODAY}
+        ], batch_id="opportunities-new", extract_date=TODAY)  # fmt: skip
+    third = run_all(qsettings, run_id="r3", today=TODAY)
+    new = [r for r in third.results if r.batch_id == "opportunities-new"]
+    assert {r.check_name for r in new} >= {"not_null", "referential_integrity", "volume_anomaly"}
+    vol = next(r for r in new if r.check_name == "volume_anomaly")
+    assert not vol.passed and vol.observed_value == 1  # 1 row vs ~20 per batch
+
+
+def test_mart_suite_and_band_churn(qsettings):
+    with connect(qsettings) as conn:
+        build(conn, Spec())
+        build_scores(conn, churn_last=False)
+        cfg = load_config()
+        clean = check_marts(conn, cfg)
+        assert [r.summary() for r in clean if not r.passed] == []
+        build_scores(conn, churn_last=True)
+        conn.execute(
+            "insert into marts.fct_partner_scores values "
+            "('P77777', 'month', date '2026-10-01', 130, 'gold', 'v1', 'smb')"
+        )
+        results = {r.check_name: r for r in check_marts(conn, cfg)}
+    assert not results["value_ranges"].passed and results["value_ranges"].partner_ids == ["P77777"]
+    assert not results["referential_integrity"].passed
+    churn = results["band_churn_anomaly"]
+    assert not churn.passed and churn.severity == "WARN"
+    assert churn.observed_value == pytest.approx(0.8)
+    assert churn.partner_ids == [f"P{i:05d}" for i in range(1, 9)]
+    assert results["not_null"].passed and results["unique_key"].passed
+
+
+def test_mart_bands_read_from_scoring_config(qsettings):
+    with connect(qsettings) as conn:
+        build_scores(conn)
+        conn.execute("create schema scoring_config")
+        conn.execute(
+            "create table scoring_config.scoring_bands as "
+            "select * from (values ('v1', 'gold'), ('v1', 'silver')) t(version, band)"
+        )
+        results = {r.check_name: r for r in check_marts(conn, load_config())}
+    accepted = results["accepted_values"]
+    assert not accepted.passed
+    assert (
+        accepted.rows_affected == 20
+    )  # the 'bronze' rows: partners 3, 6, 9 over 6 periods + flips
+    assert accepted.details["accepted_bands"] == ["gold", "silver"] or sorted(
+        accepted.details["accepted_bands"]
+    ) == ["gold", "silver"]
+
+
+def test_volume_band_is_seasonal_with_a_year_of_history():
+    months = pd.date_range("2024-01-01", periods=24, freq="MS")
+    counts = [300 if m.month == 12 else 100 + (i % 3) for i, m in enumerate(months)]
+    history = pd.DataFrame({"extract_date": months, "row_count": counts})
+    december = pd.Timestamp("2025-12-01").date()
+    cfg = Volume()
+    band = anomalies.volume_band(history, december, cfg)
+    assert band.seasonal_factor == pytest.approx(3.0, rel=0.05)
+    assert band.excess(300) <= 0 < band.excess(100)
+    flat = anomalies.volume_band(
+        history, december, cfg.model_copy(update={"seasonal_min_history": 99})
+    )
+    assert flat.seasonal_factor is None and flat.excess(300) > 0
+
+
+def test_results_table_columns(qsettings):
+    _build(qsettings, {"orphan_partner_id"})
+    run_all(qsettings, run_id="r1", today=TODAY)
+    with duckdb.connect(str(qsettings.warehouse_path), read_only=True) as conn:
+        row = conn.execute(
+            "select run_id, check_name, asset_key, batch_id, severity, passed, observed_value, "
+            "threshold, rows_affected, partner_ids, details, source_files "
+            "from quality.check_results where not passed"
+        ).fetchone()
+    assert row[:6] == ("r1", "referential_integrity", "raw_crm/opportunities",
+                       "opportunities-20261101", "ERROR", False)  # fmt: skip
+    assert row[6] == 1 and row[7] == "<= 0 violating rows" and row[8] == 1
+    assert json.loads(row[9]) == ["P99999"]
+    assert json.loads(row[10])["violations_by_column"] == {"partner_id": 1}
+    assert json.loads(row[11]) == ["crm/opportunities/2026-11-01/opportunities.csv.gz"]
