@@ -477,10 +477,19 @@ def run_pipeline(
     )
 
 
+def _one_line(failure: str) -> str:
+    """A step failure as one line: its first line and, when different, the root error."""
+    lines = [line.strip() for line in failure.splitlines() if line.strip()]
+    if not lines:
+        return failure
+    root = next((line for line in reversed(lines) if "Error" in line.split(":")[0]), lines[-1])
+    return lines[0] if root == lines[0] else f"{lines[0]} ... {root}"
+
+
 def _check_run(run: PipelineRun, settings: Settings, what: str) -> None:
     if run.success:
         return
-    first = run.failures[0] if run.failures else "see the Dagster run log"
+    first = _one_line(run.failures[0]) if run.failures else "see the Dagster run log"
     raise BenchError(
         f"the {what} failed ({len(run.failures)} failures), first: {first}",
         hint=(
