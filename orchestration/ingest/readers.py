@@ -504,6 +504,15 @@ def _stage_parquet(
     mappings: tuple[ColumnMapping, ...],
 ) -> StagedFile:
     path = _q(str(file.path))
+    with file.path.open("rb") as fh:
+        start = fh.read(4)
+        fh.seek(max(0, file.size_bytes - 4))
+        end = fh.read(4)
+    if start != b"PAR1" or end != b"PAR1":
+        raise FileRejected(
+            "is not a Parquet file (no PAR1 magic bytes at its start and end); "
+            "check the file extension"
+        )
     try:
         header = [
             r[0] for r in conn.execute(f"describe select * from read_parquet({path})").fetchall()

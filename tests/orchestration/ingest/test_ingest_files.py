@@ -134,3 +134,12 @@ def test_format_not_in_the_contract_is_rejected(landing, run_ingest):
         f"landing/{FOLDER}/opportunities.jsonl: jsonl files are not accepted for "
         "crm/opportunities; expected csv, parquet"
     ]
+
+
+def test_csv_text_in_a_parquet_file_is_rejected(landing, run_ingest):
+    landing("lms", "learning_records", DATE, "learning_records.parquet", "record_id\nR1\n")
+    report = run_ingest("lms/learning_records")
+    assert report.errors == [
+        f"landing/lms/learning_records/{DATE}/learning_records.parquet: is not a Parquet file "
+        "(no PAR1 magic bytes at its start and end); check the file extension"
+    ]
