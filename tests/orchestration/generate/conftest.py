@@ -26,7 +26,7 @@ def make_run(root: Path, **kwargs) -> tuple[Settings, GenerationSummary]:
 
 @pytest.fixture(scope="package")
 def clean_run(tmp_path_factory) -> tuple[Settings, GenerationSummary]:
-    return make_run(tmp_path_factory.mktemp("clean"), partners=120, months=18, seed=3)
+    return make_run(tmp_path_factory.mktemp("clean"), partners=100, months=15, seed=3)
 
 
 @pytest.fixture(scope="package")

@@ -46,7 +46,7 @@ def _typed_check(conn: duckdb.DuckDBPyConnection, entity, relation: str) -> None
 def test_crm_csv_files_follow_the_contract(clean_run, entity) -> None:
     settings, _ = clean_run
     files = list(landing_files(settings, entity.source, entity.name))
-    assert len(files) == 18, entity.name  # one extract per month
+    assert len(files) == 15, entity.name  # one extract per month
     expected_name = f"{entity.name}.csv" if entity.name == "partners" else f"{entity.name}.csv.gz"
     assert {p.name for p in files} == {expected_name}
     conn = duckdb.connect()
@@ -149,10 +149,10 @@ def test_expected_counts_equal_rows_written(clean_run) -> None:
 def test_monthly_extract_layout(clean_run) -> None:
     settings, summary = clean_run
     folders = sorted(p.name for p in (settings.landing_dir / "crm" / "partners").iterdir())
-    assert len(folders) == 18
-    assert folders[-1] == "2025-07-01" and folders[0] == "2024-02-01"
+    assert len(folders) == 15
+    assert folders[-1] == "2025-07-01" and folders[0] == "2024-05-01"
     assert all(f.endswith("-01") for f in folders)
-    assert summary.first_month == "2024-01" and summary.end_month == "2025-06"
+    assert summary.first_month == "2024-04" and summary.end_month == "2025-06"
 
 
 def gzip_first_line(path) -> str:
