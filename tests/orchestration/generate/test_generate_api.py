@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestration.cli import app
 from orchestration.generate import LandingNotEmptyError, default_end_month, generate_demo
 from orchestration.settings import Settings
 
@@ -62,6 +61,8 @@ def test_refuses_a_non_empty_landing_zone_unless_overwrite(data_dir: Settings) -
 
 
 def test_cli_generates_and_refuses_with_a_hint(data_dir: Settings) -> None:
+    from orchestration.cli import app  # imports every command group (Dagster): only here
+
     runner = CliRunner()
     args = ["generate", "--partners", "8", "--months", "3", "--seed", "1", "--end-month", "2025-03"]
     result = runner.invoke(app, args)
