@@ -46,13 +46,11 @@ class RunOutcome:
     failures: list[str] = field(default_factory=list)
 
     def stage_seconds(self) -> dict[str, float]:
-        """Wall time per stage: from its first step start to its last step end."""
-        spans: dict[str, tuple[float, float]] = {}
+        """Time spent per stage: the sum of its steps (steps run one at a time in-process)."""
+        totals: dict[str, float] = {}
         for step in self.steps:
-            end = step.finished_at or step.started_at
-            lo, hi = spans.get(step.stage, (step.started_at, end))
-            spans[step.stage] = (min(lo, step.started_at), max(hi, end))
-        return {stage: hi - lo for stage, (lo, hi) in spans.items()}
+            totals[step.stage] = totals.get(step.stage, 0.0) + step.seconds
+        return totals
 
 
 def ensure_instance(settings: Settings) -> dg.DagsterInstance:
