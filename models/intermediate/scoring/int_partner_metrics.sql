@@ -96,11 +96,15 @@ active_certifications as (
         'active_certifications' as metric_key,
         partner_periods.period_end as window_start,
         partner_periods.period_end as window_end,
-        cast(count(distinct certifications.learner_id || '|' || certifications.course_id)
-            as {{ type_double() }}) as numerator,
+        cast(
+            count(distinct certifications.learner_id || '|' || certifications.course_id)
+            as {{ type_double() }}
+        ) as numerator,
         cast(count(certifications.course_id) as {{ type_double() }}) as denominator,
-        cast(count(distinct certifications.learner_id || '|' || certifications.course_id)
-            as {{ type_double() }}) as raw_value,
+        cast(
+            count(distinct certifications.learner_id || '|' || certifications.course_id)
+            as {{ type_double() }}
+        ) as raw_value,
         coalesce(max(case when certifications.is_corrected then 1 else 0 end), 0) = 1
             as is_restated
     from partner_periods

@@ -49,57 +49,57 @@ metric_values as (
 ),
 
 {% for level, keys in levels.items() %}
-{%- set partition = 'period_grain, period_start, metric_key, ' ~ keys %}
-ranked_{{ level }} as (
-    select
-        *,
-        {{ percentile_rank_score('raw_value', partition) }} as percentile_value,
-        row_number() over (partition by {{ partition }} order by raw_value) - 1 as value_index,
-        count(*) over (partition by {{ partition }}) as value_count
-    from metric_values
-),
+    {%- set partition = 'period_grain, period_start, metric_key, ' ~ keys %}
+    ranked_{{ level }} as (
+        select
+            *,
+            {{ percentile_rank_score('raw_value', partition) }} as percentile_value,
+            row_number() over (partition by {{ partition }} order by raw_value) - 1 as value_index,
+            count(*) over (partition by {{ partition }}) as value_count
+        from metric_values
+    ),
 
-capped_{{ level }} as (
-    select
-        *,
-        min(
-            case
-                when value_index >= floor(coalesce(winsor_lower_pct, 0) * (value_count - 1))
-                    then raw_value
-            end
-        ) over (partition by {{ partition }}) as lower_cap,
-        max(
-            case
-                when value_index <= ceiling(coalesce(winsor_upper_pct, 1) * (value_count - 1))
-                    then raw_value
-            end
-        ) over (partition by {{ partition }}) as upper_cap
-    from ranked_{{ level }}
-),
+    capped_{{ level }} as (
+        select
+            *,
+            min(
+                case
+                    when value_index >= floor(coalesce(winsor_lower_pct, 0) * (value_count - 1))
+                        then raw_value
+                end
+            ) over (partition by {{ partition }}) as lower_cap,
+            max(
+                case
+                    when value_index <= ceiling(coalesce(winsor_upper_pct, 1) * (value_count - 1))
+                        then raw_value
+                end
+            ) over (partition by {{ partition }}) as upper_cap
+        from ranked_{{ level }}
+    ),
 
-normalized_{{ level }} as (
-    select
-        partner_id,
-        period_grain,
-        period_start,
-        metric_key,
-        '{{ level }}' as peer_level,
-        case
-            when normalization = 'percentile_rank' then percentile_value
-            when upper_cap = lower_cap then 50.0
-            else 100.0 * (least(greatest(raw_value, lower_cap), upper_cap) - lower_cap)
-                / (upper_cap - lower_cap)
-        end as normalized_ascending
-    from capped_{{ level }}
-),
+    normalized_{{ level }} as (
+        select
+            partner_id,
+            period_grain,
+            period_start,
+            metric_key,
+            '{{ level }}' as peer_level,
+            case
+                when normalization = 'percentile_rank' then percentile_value
+                when upper_cap = lower_cap then 50.0
+                else 100.0 * (least(greatest(raw_value, lower_cap), upper_cap) - lower_cap)
+                    / (upper_cap - lower_cap)
+            end as normalized_ascending
+        from capped_{{ level }}
+    ),
 {% endfor %}
 
 normalized_all_levels as (
     {%- for level in levels %}
-    select * from normalized_{{ level }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select * from normalized_{{ level }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 

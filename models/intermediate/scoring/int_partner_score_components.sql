@@ -56,8 +56,8 @@ effective as (
         case
             when scored_value is null then 0.0
             else 100.0 * configured_weight / sum(
-                case when scored_value is not null then configured_weight end
-            ) over (partition by partner_id, period_grain, period_start)
+                    case when scored_value is not null then configured_weight end
+                ) over (partition by partner_id, period_grain, period_start)
         end as effective_weight
     from weighted
 ),
@@ -78,7 +78,7 @@ rounded as (
         cast(round(contribution_exact, 2) as decimal(9, 2)) as contribution_rounded,
         row_number() over (
             partition by partner_id, period_grain, period_start
-            order by contribution_exact desc, metric_key
+            order by contribution_exact desc, metric_key asc
         ) as contribution_rank
     from contributions
 ),
@@ -105,8 +105,8 @@ final as (
             + case
                 when contribution_rank = 1
                     then score - sum(contribution_rounded) over (
-                        partition by partner_id, period_grain, period_start
-                    )
+                            partition by partner_id, period_grain, period_start
+                        )
                 else 0
             end
             as decimal(9, 2)

@@ -77,7 +77,8 @@ final as (
         ) as contribution_change,
         cast(round(previous_components.normalized_value, 4) as {{ type_double() }})
             as previous_normalized_value,
-        cast(round(current_components.normalized_value, 4) as {{ type_double() }}) as normalized_value,
+        cast(round(current_components.normalized_value, 4) as {{ type_double() }})
+            as normalized_value,
         cast(round(
             coalesce(current_components.effective_weight, 0)
             - coalesce(previous_components.effective_weight, 0), 4

@@ -57,7 +57,7 @@ weakest_components as (
         catalog.improvement_action,
         row_number() over (
             partition by components.partner_id, components.period_grain, components.period_start
-            order by components.points_missed desc, components.metric_key
+            order by components.points_missed desc, components.metric_key asc
         ) as weakness_rank
     from components
     inner join catalog

@@ -26,7 +26,10 @@ final as (
         lower(status) as status,
         estimated_value,
         upper(coalesce(currency, 'USD')) as currency,
-        cast(estimated_value * {{ usd_rate('staged.currency', 'staged.submitted_date') }} as {{ type_double() }})
+        cast(
+            estimated_value
+            * {{ usd_rate('staged.currency', 'staged.submitted_date') }} as {{ type_double() }}
+        )
             as estimated_value_usd,
         is_corrected,
         extract_date,

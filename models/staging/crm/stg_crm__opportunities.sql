@@ -26,7 +26,10 @@ final as (
         customer_id,
         amount,
         upper(coalesce(currency, 'USD')) as currency,
-        cast(amount * {{ usd_rate('staged.currency', 'coalesce(staged.closed_date, staged.created_date)') }} as {{ type_double() }})
+        cast(
+            amount
+            * {{ usd_rate('staged.currency', 'coalesce(staged.closed_date, staged.created_date)') }} as {{ type_double() }}
+        )
             as amount_usd,
         lower(stage) as stage,
         created_date,

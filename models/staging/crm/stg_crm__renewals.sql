@@ -26,9 +26,15 @@ final as (
         original_amount,
         renewed_amount,
         upper(coalesce(currency, 'USD')) as currency,
-        cast(original_amount * {{ usd_rate('staged.currency', 'staged.contract_end_date') }} as {{ type_double() }})
+        cast(
+            original_amount
+            * {{ usd_rate('staged.currency', 'staged.contract_end_date') }} as {{ type_double() }}
+        )
             as original_amount_usd,
-        cast(renewed_amount * {{ usd_rate('staged.currency', 'staged.contract_end_date') }} as {{ type_double() }})
+        cast(
+            renewed_amount
+            * {{ usd_rate('staged.currency', 'staged.contract_end_date') }} as {{ type_double() }}
+        )
             as renewed_amount_usd,
         is_corrected,
         extract_date,
