@@ -147,7 +147,7 @@ def _typed(col: Column) -> str:
             # timestamptz honours Z/offsets; naive text is read in the session zone (UTC)
             return f"timezone('UTC', try_cast({v} as timestamptz))"
         case "json":
-            return f"case when json_valid({col.name}) then {col.name}::json end"
+            return f"try_cast({col.name} as json)"  # validates while casting: one parse
         case _:
             return f"try_cast({v} as {DUCKDB_TYPES[col.type]})"
 

@@ -254,3 +254,14 @@ def test_parquet_rows_keep_their_row_numbers(data_dir, run_ingest, query):
     assert query(
         "select partner_id, employee_count from raw_crm.partners where _source_row = 3"
     ) == [("P3", None)]
+
+
+def test_json_column_keeps_any_json_value(landing, run_ingest, query):
+    lines = [_event("E1"), _event("E2").replace('{"page": "home"}', '"{not an object"')]
+    landing("portal", "activity_events", DATE, "activity_events.jsonl.gz", "\n".join(lines), True)
+    report = run_ingest("portal/activity_events")
+    assert (report.rows_loaded, report.rows_quarantined) == (2, 0)
+    assert query("select properties::varchar from raw_portal.activity_events order by 1") == [
+        ('"{not an object"',),
+        ('{"page":"home"}',),
+    ]
