@@ -335,11 +335,12 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def _freshness(conn, entity: Entity, asset: str, cfg: QualityConfig, today: date, result):
+    """Age of the newest delivered extract (blocked or not: a blocked batch alerts already)."""
     row = conn.execute(
         f"""
         select _batch_id, _extract_date, list(distinct _source_file order by _source_file)
-        from {entity.raw_table} where {UNBLOCKED}
-          and _extract_date = (select max(_extract_date) from {entity.raw_table} where {UNBLOCKED})
+        from {entity.raw_table}
+        where _extract_date = (select max(_extract_date) from {entity.raw_table})
         group by all order by 1 limit 1
         """
     ).fetchone()
@@ -352,7 +353,7 @@ def _freshness(conn, entity: Entity, asset: str, cfg: QualityConfig, today: date
         threshold=f"<= {max_age} days",
         details={"newest_extract_date": batch.extract_date.isoformat() if batch else None,
                  "as_of": today.isoformat(),
-                 "reason": None if batch else "no unblocked extract loaded"},
+                 "reason": None if batch else "no extract loaded"},
     )  # fmt: skip
     # No extract at all is as stale as it gets.
     observed = float(age) if age is not None else float("inf")
