@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,9 +185,13 @@ def _append_malformed(
     )
 
 
-def _renumber_sql(header_lines: int) -> str:
+def _renumber_sql(conn: duckdb.DuckDBPyConnection, header_lines: int) -> str:
     """Map the reader's ordinal of good rows to the true data-row number by skipping the
-    rejected lines (rare; an asof join keeps it vectorized)."""
+    rejected lines (rare; an asof join keeps it vectorized). Without rejected lines the
+    ordinal is the row number and the join is skipped."""
+    rejected = conn.execute(f"select count(*) from {_REJ}").fetchone()
+    if not rejected or not rejected[0]:
+        return f"select * exclude (ordinality), ordinality as _row from {_FILE}"
     return f"""
         with rej as (
             select distinct line - {header_lines} as r from {_REJ}
@@ -316,7 +321,7 @@ def _stage_csv(
     except duckdb.Error as exc:
         raise FileRejected(f"unreadable as CSV ({str(exc).splitlines()[0]})") from exc
     _check_encoding_rejects(conn, 1)
-    _insert_rows(conn, entity, file, sha, present, extras, mapping, _renumber_sql(1))
+    _insert_rows(conn, entity, file, sha, present, extras, mapping, _renumber_sql(conn, 1))
     _append_malformed(conn, file, sha, 1)
     return _finish(conn, file, extras, mapping)
 
@@ -328,7 +333,7 @@ def _finish(
     mapping: ColumnMapping | None,
 ) -> StagedFile:
     rows = conn.execute(
-        f"select count(*) from {STAGE} where _source_file = ?", [file.relative]
+        f"select count(*) from {STAGE} where _source_file = {_q(file.relative)}"
     ).fetchone()
     conn.execute(f"drop table if exists {_FILE}")
     return StagedFile(int(rows[0]) if rows else 0, extras, mapping.name if mapping else None)
@@ -383,6 +388,31 @@ _MALFORMED_JSON = """
     end
 """
 
+# Optimistic variant: only lines that do not even start like an object are validated; a
+# line that starts with '{' but is not valid JSON makes the parse fail, and the file is
+# then staged again with _MALFORMED_JSON (one json_valid per line).
+_MALFORMED_JSON_FAST = """
+    case
+        when line is null or trim(line) = '' then 'malformed row: empty line'
+        when not starts_with(ltrim(line), '{') then
+            case when json_valid(line) then 'malformed row: not a JSON object'
+                else 'malformed row: not valid JSON' end
+    end
+"""
+
+
+def _stage_json_lines(
+    conn: duckdb.DuckDBPyConnection, file: LandingFile, build_sql: Callable[[str], str]
+) -> None:
+    """Run the staging insert built for the cheap malformed-line test; if some line that looks
+    like an object is not valid JSON, run it again with the per-line validity check."""
+    rows = _renumber_sql(conn, 0)
+    try:
+        conn.execute(build_sql(_MALFORMED_JSON_FAST).replace("{ROWS}", rows))
+    except duckdb.InvalidInputException:
+        delete_staged_file(conn, file)  # the failed statement inserted nothing; be sure
+        conn.execute(build_sql(_MALFORMED_JSON).replace("{ROWS}", rows))
+
 
 def _stage_jsonl(
     conn: duckdb.DuckDBPyConnection, entity: Entity, file: LandingFile, sha: str
@@ -402,13 +432,14 @@ def _stage_jsonl(
         "to_json(map_from_entries(list_transform(_extra_keys, k -> struct_pack("
         "k := k, v := json_extract_string(line, '$.\"' || k || '\"')))))::varchar"
     )
-    conn.execute(
-        f"""
+
+    def build(malformed: str) -> str:
+        return f"""
         insert into {STAGE} (_source_file, _file_sha256, _source_row, {", ".join(cols)},
                              _extra_columns, _extra_keys, _malformed, _original)
         with parsed as (
-            select _row, line, {_MALFORMED_JSON} as _malformed,
-            from ({_renumber_sql(0)})
+            select _row, line, {malformed} as _malformed,
+            from ({{ROWS}})
         ),
         extracted as (
             select
@@ -428,12 +459,12 @@ def _stage_jsonl(
             case when _malformed is not null then line end,
         from extracted
         """
-    )
+
+    _stage_json_lines(conn, file, build)
     _append_malformed(conn, file, sha, 0)
     extras = conn.execute(
         f"select coalesce(list_sort(list_distinct(flatten(list(_extra_keys)))), []) "
-        f"from {STAGE} where _source_file = ?",
-        [file.relative],
+        f"from {STAGE} where _source_file = {_q(file.relative)}"
     ).fetchone()
     return _finish(conn, file, list(extras[0]) if extras else [], None)
 
@@ -474,13 +505,14 @@ def _stage_xapi(
             # scaled (0..1) -> percent; text that is not a number is kept to be quarantined
             v = f"coalesce(round(try_cast({v} as double) * 100, 6)::varchar, {v})"
         exprs.append(v)
-    conn.execute(
-        f"""
+
+    def build(malformed: str) -> str:
+        return f"""
         insert into {STAGE} (_source_file, _file_sha256, _source_row, {", ".join(cols)},
                              _malformed, _original)
         with parsed as (
-            select _row, line, {_MALFORMED_JSON} as _malformed,
-            from ({_renumber_sql(0)})
+            select _row, line, {malformed} as _malformed,
+            from ({{ROWS}})
         ),
         extracted as (
             select _row, _malformed, line,
@@ -491,7 +523,8 @@ def _stage_xapi(
             case when _malformed is not null then line end,
         from extracted
         """
-    )
+
+    _stage_json_lines(conn, file, build)
     _append_malformed(conn, file, sha, 0)
     return _finish(conn, file, [], None)
 
@@ -546,7 +579,7 @@ def create_stage(conn: duckdb.DuckDBPyConnection, entity: Entity) -> None:
 
 def delete_staged_file(conn: duckdb.DuckDBPyConnection, file: LandingFile) -> None:
     """Undo a partly staged file that was rejected half way."""
-    conn.execute(f"delete from {STAGE} where _source_file = ?", [file.relative])
+    conn.execute(f"delete from {STAGE} where _source_file = {_q(file.relative)}")
 
 
 def path_of(file: LandingFile) -> Path:
