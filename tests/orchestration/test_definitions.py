@@ -33,9 +33,7 @@ def _render(defs: dg.Definitions) -> str:
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
         node = graph.get(key)
         parents = ", ".join(sorted(p.to_user_string() for p in node.parent_keys))
-        pool = ""
-        if node.is_materializable:
-            pool = f" pool={graph.get_assets_def(key).get_op_def_for_asset_key(key).pool}"
+        pool = f" pools={sorted(node.pools)}" if node.is_materializable else ""
         lines.append(f"{key.to_user_string()} [{node.group_name}]{pool} <- {parents}")
     for check in sorted(graph.asset_check_keys, key=lambda c: c.to_user_string()):
         lines.append(f"check {check.to_user_string()}")
@@ -51,11 +49,12 @@ def test_asset_graph_matches_snapshot(defs):
     assert rendered == SNAPSHOT.read_text()
 
 
-def test_every_warehouse_asset_is_in_the_single_writer_pool(defs):
+def test_every_step_that_opens_the_warehouse_is_in_the_single_writer_pool(defs):
     graph = defs.resolve_asset_graph()
-    for key in graph.materializable_asset_keys:
-        op = graph.get_assets_def(key).get_op_def_for_asset_key(key)
-        assert op.pool == "duckdb_warehouse", key
+    steps = [a for a in graph.assets_defs if a.is_executable]
+    assert len(steps) > 10
+    for assets_def in steps:  # assets, dbt's multi-asset and the quality checks alike
+        assert assets_def.node_def.pools == {"duckdb_warehouse"}, assets_def.node_def.name
 
 
 def test_raw_assets_feed_the_dbt_sources_of_the_same_name(defs):
