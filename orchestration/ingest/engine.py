@@ -174,6 +174,26 @@ def _lit(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def _sql_value(value: object) -> str:
+    """SQL literal for a manifest value. Statements are built with literals, not bound
+    parameters: binding a Python value makes DuckDB import pandas (seconds) on first use."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool | int):
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return f"timestamp {_lit(value.isoformat(sep=' '))}"
+    if isinstance(value, dt.date):
+        return f"date {_lit(value.isoformat())}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_lit(v) for v in value) + "]::varchar[]"
+    return _lit(value)
+
+
+def _where_entity(entity: Entity) -> str:
+    return f"source = {_lit(entity.source)} and entity = {_lit(entity.name)}"
+
+
 def _check_and_swap(
     conn: duckdb.DuckDBPyConnection,
     entity: Entity,
@@ -210,19 +230,24 @@ def _check_and_swap(
         from (select *, {valid} as _valid from (select *, {typed} from {STAGE}))
         """
     )
-    # First occurrence of each duplicated key among valid rows (the extract spans all files).
-    conn.execute(
-        f"""
-        create or replace temp table _ps_dups as
-        select {key} as k, min({{'f': _source_file, 'r': _source_row}}) as first
-        from _ps_checked
-        where _valid
-        group by {key}
-        having count(*) > 1
-        """
-    )
+    # Keys are almost always unique: a distinct count proves it without the group-by below.
+    unique = conn.execute(
+        f"select count({key}) = count(distinct {key}) from _ps_checked where _valid"
+    ).fetchone()
+    has_dups = not (unique and unique[0])
+    if has_dups:
+        # First occurrence of each duplicated key among valid rows (the extract spans all files).
+        conn.execute(
+            f"""
+            create or replace temp table _ps_dups as
+            select {key} as k, min({{'f': _source_file, 'r': _source_row}}) as first
+            from _ps_checked
+            where _valid
+            group by {key}
+            having count(*) > 1
+            """
+        )
     text_struct = ", ".join(f"{c.name} := {c.name}" for c in cols)
-    has_dups = (conn.execute("select count(*) from _ps_dups").fetchone() or (0,))[0] > 0
     if not has_dups:  # the common case: skip the join over every row
         conn.execute(
             "create or replace temp view _ps_final as "
@@ -238,9 +263,8 @@ def _check_and_swap(
     try:
         conn.execute(f"delete from {entity.raw_table} where _extract_date = {date}")
         conn.execute(
-            f"delete from raw_meta.quarantined_rows where source = ? and entity = ? "
-            f"and extract_date = {date}",
-            [entity.source, entity.name],
+            f"delete from raw_meta.quarantined_rows where {_where_entity(entity)} "
+            f"and extract_date = {date}"
         )
         conn.execute(
             f"insert into {entity.raw_table} ({', '.join(raw_cols)}) "
@@ -275,9 +299,8 @@ def _check_and_swap(
         }
         conn.execute(
             "update raw_meta.file_manifest set status = 'replaced' "
-            f"where source = ? and entity = ? and extract_date = {date} "
-            "and status in ('loaded', 'rejected')",
-            [entity.source, entity.name],
+            f"where {_where_entity(entity)} and extract_date = {date} "
+            "and status in ('loaded', 'rejected')"
         )
         return counts
     except BaseException:
@@ -329,10 +352,8 @@ def _write_manifest(
         for r in reports
     ]
     if rows:
-        conn.executemany(
-            "insert into raw_meta.file_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        values = ", ".join("(" + ", ".join(_sql_value(v) for v in row) + ")" for row in rows)
+        conn.execute(f"insert into raw_meta.file_manifest values {values}")
 
 
 def _load_extract(
@@ -377,9 +398,9 @@ def _load_extract(
             log.warning("ingest.file_rejected file=%s reason=%r", file.relative, str(exc))
         reports.append(report)
     previous = conn.execute(
-        "select count(*) from raw_meta.file_manifest where source = ? and entity = ? "
-        "and extract_date = ? and status in ('loaded', 'rejected')",
-        [entity.source, entity.name, folder.extract_date],
+        f"select count(*) from raw_meta.file_manifest where {_where_entity(entity)} "
+        f"and extract_date = {_sql_value(folder.extract_date)} "
+        "and status in ('loaded', 'rejected')"
     ).fetchone()
     replaced = int(previous[0]) if previous else 0
     try:
@@ -427,9 +448,8 @@ def _active_manifest(
     out: dict[dt.date, dict[str, tuple[str, str, str | None, str | None]]] = {}
     for date, path, sha, status, error, batch in conn.execute(
         "select extract_date, source_file, file_sha256, status, error, batch_id "
-        "from raw_meta.file_manifest where source = ? and entity = ? "
-        "and status in ('loaded', 'rejected')",
-        [entity.source, entity.name],
+        f"from raw_meta.file_manifest where {_where_entity(entity)} "
+        "and status in ('loaded', 'rejected')"
     ).fetchall():
         out.setdefault(date, {})[path] = (sha, status, error, batch)
     return out

@@ -265,3 +265,20 @@ def test_json_column_keeps_any_json_value(landing, run_ingest, query):
         ('"{not an object"',),
         ('{"page":"home"}',),
     ]
+
+
+def test_jsonl_without_broken_objects_keeps_exact_reasons(landing, run_ingest, query):
+    """Lines that do not start like an object are told apart without the careful re-parse."""
+    lines = [_event("E1"), "not json", '"a string"', "   ", _event("E5", browser="x")]
+    landing("portal", "activity_events", DATE, "activity_events.jsonl.gz", "\n".join(lines), True)
+    report = run_ingest("portal/activity_events")
+    assert _quarantine(query) == [
+        (EVENTS, 2, None, "malformed row: not valid JSON"),
+        (EVENTS, 3, None, "malformed row: not a JSON object"),
+        (EVENTS, 4, None, "malformed row: empty line"),
+    ]
+    assert query("select event_id, _source_row from raw_portal.activity_events order by 1") == [
+        ("E1", 1),
+        ("E5", 5),
+    ]
+    assert report.extra_columns == ["browser"]
