@@ -339,23 +339,23 @@ def _finish(
     return StagedFile(int(rows[0]) if rows else 0, extras, mapping.name if mapping else None)
 
 
+def _lines_scan(file: LandingFile) -> str:
+    return rf"""
+        read_csv(
+            {_q(str(file.path))}, columns = {{'line': 'VARCHAR'}}, header = false,
+            auto_detect = false, delim = E'\x1f', quote = '', escape = '',
+            compression = '{"gzip" if file.compressed else "none"}',
+            {_reject_options()}
+        ) with ordinality
+    """
+
+
 def _read_lines(conn: duckdb.DuckDBPyConnection, file: LandingFile) -> None:
     """Each line as one text value: JSON never contains a raw 0x1f, so it is a safe delimiter,
     and invalid JSON on one line is caught on that line instead of failing the file."""
     _drop_rejects(conn)
     try:
-        conn.execute(
-            rf"""
-            create or replace temp table {_FILE} as
-            select *
-            from read_csv(
-                {_q(str(file.path))}, columns = {{'line': 'VARCHAR'}}, header = false,
-                auto_detect = false, delim = E'\x1f', quote = '', escape = '',
-                compression = '{"gzip" if file.compressed else "none"}',
-                {_reject_options()}
-            ) with ordinality
-            """
-        )
+        conn.execute(f"create or replace temp table {_FILE} as select * from {_lines_scan(file)}")
     except duckdb.Error as exc:
         raise FileRejected(f"unreadable as JSON lines ({str(exc).splitlines()[0]})") from exc
     _check_encoding_rejects(conn, 0)
@@ -404,8 +404,25 @@ _MALFORMED_JSON_FAST = """
 def _stage_json_lines(
     conn: duckdb.DuckDBPyConnection, file: LandingFile, build_sql: Callable[[str], str]
 ) -> None:
-    """Run the staging insert built for the cheap malformed-line test; if some line that looks
-    like an object is not valid JSON, run it again with the per-line validity check."""
+    """Stage the file's lines with the insert that build_sql makes, as cheaply as the file allows.
+
+    First the lines stream straight from the file into staging with the cheap malformed-line
+    test. If the reader rejected a line (encoding; row numbers would shift) or a line that
+    looks like an object is not valid JSON, the lines are read into a temp table (exact row
+    numbers around rejected lines) and staged again, with the per-line validity check if
+    needed.
+    """
+    _drop_rejects(conn)
+    direct = f"select line, ordinality as _row from {_lines_scan(file)}"
+    try:
+        conn.execute(build_sql(_MALFORMED_JSON_FAST).replace("{ROWS}", direct))
+        rejected = conn.execute(f"select count(*) from {_REJ}").fetchone()
+        if not rejected or not rejected[0]:
+            return
+    except duckdb.Error:
+        pass
+    delete_staged_file(conn, file)
+    _read_lines(conn, file)
     rows = _renumber_sql(conn, 0)
     try:
         conn.execute(build_sql(_MALFORMED_JSON_FAST).replace("{ROWS}", rows))
@@ -424,7 +441,6 @@ def _stage_jsonl(
         raise FileRejected(
             f"missing required column(s) {', '.join(missing)}; found: {', '.join(sorted(seen))}"
         )
-    _read_lines(conn, file)
     cols = [c.name for c in entity.columns]
     struct = json.dumps({c.name: "JSON" if c.type == "json" else "VARCHAR" for c in entity.columns})
     known = "[" + ", ".join(_q(c) for c in cols) + "]"
@@ -493,7 +509,6 @@ def _stage_xapi(
             "is not xAPI statements: line 1 lacks id, actor, verb or object; "
             f"found: {', '.join(sorted(objects[0]))}"
         )
-    _read_lines(conn, file)
     cols = [c.name for c in entity.columns]
     paths = "[" + ", ".join(_q(_XAPI_PATHS[c]) for c in cols) + "]"
     exprs = []

@@ -282,3 +282,14 @@ def test_jsonl_without_broken_objects_keeps_exact_reasons(landing, run_ingest, q
         ("E5", 5),
     ]
     assert report.extra_columns == ["browser"]
+
+
+def test_jsonl_bad_encoding_after_the_sample_rejects_the_file(landing, run_ingest, query):
+    """The direct line scan notices the reader's rejects and the file is rejected as before."""
+    good = "\n".join(_event(f"E{i}") for i in range(1, 1001))  # well past the 64 KiB head
+    data = good.encode() + b"\n" + _event("E1001").replace("home", "h\xe9me").encode("latin-1")
+    landing("portal", "activity_events", DATE, "activity_events.jsonl.gz", data, True)
+    report = run_ingest("portal/activity_events")
+    assert report.files_rejected == 1
+    assert "is not UTF-8 encoded (invalid byte sequence on data row 1001)" in report.errors[0]
+    assert query("select count(*) from raw_portal.activity_events") == [(0,)]
