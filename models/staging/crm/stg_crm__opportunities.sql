@@ -12,6 +12,7 @@
         ['product_line', 'varchar'],
         ['deal_registration_id', 'varchar'],
 ] -%}
+{%- set rate_date = 'coalesce(staged.closed_date, staged.created_date)' -%}
 
 with
 
@@ -26,12 +27,11 @@ final as (
         customer_id,
         amount,
         upper(coalesce(currency, 'USD')) as currency,
+        {#- amounts convert at the rate of the close month, or the created month while open -#}
         cast(
-            amount
-            * {{ usd_rate('staged.currency', 'coalesce(staged.closed_date, staged.created_date)') }} as {{ type_double() }}
-        )
-            as amount_usd,
-        lower(stage) as stage,
+            amount * {{ usd_rate('staged.currency', rate_date) }} as {{ type_double() }}
+        ) as amount_usd,
+        lower(stage) as stage,  -- noqa: RF04
         created_date,
         closed_date,
         coalesce(is_won, lower(stage) = 'closed_won') as is_won,
