@@ -304,20 +304,29 @@ def _stage_csv(
         raise FileRejected("is empty or has no CSV header row") from exc
     mapping, present, extras = _check_header(entity, header, mappings)
     columns = "{" + ", ".join(f"{_q(h)}: 'VARCHAR'" for h in header) + "}"
+    scan = f"""
+        read_csv(
+            {_q(str(file.path))}, columns = {columns}, header = true, auto_detect = false,
+            delim = ',', quote = '"', escape = '"', strict_mode = true,
+            compression = '{"gzip" if file.compressed else "none"}',
+            {_reject_options()}
+        ) with ordinality
+    """
+    # Fast: rows stream straight from the file into staging. If the reader rejected a row
+    # (row numbers after it shift) or failed, read into a temp table and renumber.
+    _drop_rejects(conn)
+    direct = f"select * exclude (ordinality), ordinality as _row from {scan}"
+    try:
+        _insert_rows(conn, entity, file, sha, present, extras, mapping, direct)
+        rejected = conn.execute(f"select count(*) from {_REJ}").fetchone()
+        if not rejected or not rejected[0]:
+            return _finish(conn, file, extras, mapping)
+    except duckdb.Error:
+        pass
+    delete_staged_file(conn, file)
     _drop_rejects(conn)
     try:
-        conn.execute(
-            f"""
-            create or replace temp table {_FILE} as
-            select *
-            from read_csv(
-                {_q(str(file.path))}, columns = {columns}, header = true, auto_detect = false,
-                delim = ',', quote = '"', escape = '"', strict_mode = true,
-                compression = '{"gzip" if file.compressed else "none"}',
-                {_reject_options()}
-            ) with ordinality
-            """
-        )
+        conn.execute(f"create or replace temp table {_FILE} as select * from {scan}")
     except duckdb.Error as exc:
         raise FileRejected(f"unreadable as CSV ({str(exc).splitlines()[0]})") from exc
     _check_encoding_rejects(conn, 1)
