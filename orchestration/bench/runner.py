@@ -171,6 +171,7 @@ class BenchResult:
             "git_commit": git_commit(),
             "machine": {**machine_info(), "load_average_1min": self.load_average},
             "memory_limit": self.memory_limit,
+            "dbt_profile_sets_memory_limit": dbt_profile_sets_memory_limit(),
             "threads": self.threads,
             "data_dir": str(self.data_dir),
             "timestamps": {
@@ -245,6 +246,12 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
     }
+
+
+def dbt_profile_sets_memory_limit() -> bool:
+    """Whether dbt's profile passes a memory_limit to DuckDB (profiles.yml is the dbt side's)."""
+    profile = PROJECT_DIR / "profiles.yml"
+    return profile.exists() and "memory_limit" in profile.read_text()
 
 
 def bench_dir(outer: Settings, scale: Scale, seed: int) -> Path:
@@ -529,6 +536,11 @@ def run_bench(
     memory_limit = memory_limit or outer.duckdb_memory_limit
     with bench_environment(data_dir, memory_limit) as settings, RssSampler() as sampler:
         say(f"data: {scale.description} in {data_dir}")
+        if memory_limit and pipeline and not dbt_profile_sets_memory_limit():
+            say(
+                f"warning: profiles.yml sets no memory_limit, so dbt build runs with DuckDB's "
+                f"default (80 % of RAM), not {memory_limit}"
+            )
         generate, marker = prepare_data(
             settings, scale, seed, reuse=reuse, progress=generate_progress, sampler=sampler
         )

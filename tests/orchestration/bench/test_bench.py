@@ -250,6 +250,7 @@ def test_bench_cli_end_to_end_on_xs(data_dir, tmp_path: Path):
     payload = json.loads(out.read_text())
     _assert_complete(payload, "XS", delta=False)
     assert payload["memory_limit"] == "2GB"
+    assert isinstance(payload["dbt_profile_sets_memory_limit"], bool)
     assert payload["stages"]["ingest"]["rows"] > 20_000
     assert payload["stages"]["dbt_build"]["rows"] > 0
     assert "pipeline / baseline" in result.output
