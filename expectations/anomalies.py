@@ -63,13 +63,16 @@ def volume_band(history: pd.DataFrame, extract_date: date, cfg: Volume) -> Band 
             if base > 0:
                 factor = float(earlier.iloc[i]["row_count"]) / base
                 center, spread = center * factor, spread * factor
-    allowed = max(cfg.k * spread, cfg.min_relative_change * center)
+    # Counts carry Poisson noise: small batches need at least k * sqrt(expected) of slack.
+    allowed = max(cfg.k * spread, cfg.min_relative_change * center, cfg.k * np.sqrt(center))
     return Band(center, spread, allowed, len(recent), factor)
 
 
 def null_rate_bands(
-    history: pd.DataFrame, extract_date: date, cfg: NullRate
+    history: pd.DataFrame, extract_date: date, cfg: NullRate, rows: int = 0
 ) -> dict[str, Band] | None:
+    """Bands per column; with ``rows`` the binomial noise of a rate over that many rows widens
+    the band (k standard errors), so small batches do not alert on chance."""
     earlier = history[history["extract_date"] < pd.Timestamp(extract_date)].tail(cfg.window)
     if len(earlier) < cfg.min_history:
         return None
@@ -81,6 +84,9 @@ def null_rate_bands(
     out = {}
     for col, values in rates.items():
         center, spread, allowed = robust_band(values, cfg.k, cfg.min_abs_shift)
+        if rows:
+            p = min(max(center, 1.0 / rows), 1 - 1.0 / rows)
+            allowed = max(allowed, cfg.k * float(np.sqrt(p * (1 - p) / rows)))
         out[col] = Band(center, spread, allowed, len(values))
     return out
 

@@ -267,7 +267,7 @@ def _volume_and_nulls(entity: Entity, cfg: QualityConfig, batches, history, resu
         )  # fmt: skip
         out.append((r, [Measurement(suites.VOLUME_ANOMALY, f"volume|{b.batch_id}",
                                     vol.excess(count) if vol else None, max_value=0)]))  # fmt: skip
-        nb = anomalies.null_rate_bands(history, b.extract_date, cfg.null_rate) or {}
+        nb = anomalies.null_rate_bands(history, b.extract_date, cfg.null_rate, count) or {}
         rates = {c: (nulls.get(c, 0) / count if count else 0.0) for c in null_cols}
         excess = {c: nb[c].excess(rates[c]) for c in null_cols if c in nb}
         shifted = {
