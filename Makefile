@@ -32,9 +32,13 @@ dev: install ## Start the Dagster UI (dagster dev) on http://127.0.0.1:3000
 test: install lint ## Lint, then run the whole test suite
 	@$(BIN)/pytest -n 2
 
-lint: install ## ruff and sqlfluff
+DATA_DIR := $(or $(PARTNERSCORE_DATA_DIR),data)
+
+lint: install ## ruff, and sqlfluff (dbt templater) on the dbt project
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@DBT_TARGET_PATH=$(DATA_DIR)/dbt/lint-target DBT_LOG_PATH=$(DATA_DIR)/dbt/logs \
+		$(BIN)/sqlfluff lint models macros snapshots --processes 2
 
 format: install ## Apply ruff formatting and fixes
 	@$(BIN)/ruff check --fix .
