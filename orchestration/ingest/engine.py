@@ -219,11 +219,15 @@ def _check_and_swap(
         ]
         + [f"({c.name} is null or _t_{c.name} is not null)" for c in cols if c.type != "varchar"]
     )
+    # Only the typed values are kept (the text of quarantined rows is read back from staging),
+    # so the checked copy is about half as wide as the staged text plus its casts.
+    typed_names = ", ".join(f"_t_{c.name}" for c in cols)
     conn.execute(
         f"""
         create or replace temp table _ps_checked as
         select
-            *,
+            _source_file, _source_row, _file_sha256, _extra_columns, _malformed,
+            {typed_names}, _valid,
             case when not _valid and _malformed is null
                 then list_filter([{problems}], x -> x.reason is not null)
             end as _problems,
@@ -232,7 +236,7 @@ def _check_and_swap(
     )
     # Keys are almost always unique: a distinct count proves it without the group-by below.
     unique = conn.execute(
-        f"select count({key}) = count(distinct {key}) from _ps_checked where _valid"
+        f"select count(_t_{key}) = count(distinct _t_{key}) from _ps_checked where _valid"
     ).fetchone()
     has_dups = not (unique and unique[0])
     if has_dups:
@@ -240,14 +244,14 @@ def _check_and_swap(
         conn.execute(
             f"""
             create or replace temp table _ps_dups as
-            select {key} as k, min({{'f': _source_file, 'r': _source_row}}) as first
+            select _t_{key} as k, min({{'f': _source_file, 'r': _source_row}}) as first
             from _ps_checked
             where _valid
-            group by {key}
+            group by _t_{key}
             having count(*) > 1
             """
         )
-    text_struct = ", ".join(f"{c.name} := {c.name}" for c in cols)
+    text_struct = ", ".join(f"{c.name} := s.{c.name}" for c in cols)
     if not has_dups:  # the common case: skip the join over every row
         conn.execute(
             "create or replace temp view _ps_final as "
@@ -274,20 +278,22 @@ def _check_and_swap(
         conn.execute(
             f"""
             insert into raw_meta.quarantined_rows
+            with bad as (select * from _ps_final where not _load)
             select
-                {_lit(entity.source)}, {_lit(entity.name)}, _source_file, _source_row, {date},
-                case when _malformed is null
-                    then coalesce(_problems[1].column, '{key}')
+                {_lit(entity.source)}, {_lit(entity.name)}, b._source_file, b._source_row, {date},
+                case when b._malformed is null
+                    then coalesce(b._problems[1].column, '{key}')
                 end,
                 coalesce(
-                    _malformed,
-                    nullif(array_to_string(list_transform(_problems, x -> x.reason), '; '), ''),
-                    _duplicate
+                    b._malformed,
+                    nullif(array_to_string(list_transform(b._problems, x -> x.reason), '; '), ''),
+                    b._duplicate
                 ),
-                coalesce(_original, to_json(struct_pack({text_struct}))::varchar),
-                _file_sha256, {_lit(batch_id)}, {at},
-            from _ps_final
-            where not _load
+                coalesce(s._original, to_json(struct_pack({text_struct}))::varchar),
+                b._file_sha256, {_lit(batch_id)}, {at},
+            from bad as b
+            join {STAGE} as s
+                on s._source_file = b._source_file and s._source_row = b._source_row
             """
         )
         counts = {
@@ -317,13 +323,13 @@ def _final_with_duplicates(conn: duckdb.DuckDBPyConnection, key: str) -> None:
             c.*,
             case when d.k is not null
                 and (c._source_file, c._source_row) <> (d.first.f, d.first.r)
-                then 'duplicate key {key} ''' || c.{key} || ''': first seen in row '
+                then 'duplicate key {key} ''' || c._t_{key} || ''': first seen in row '
                     || d.first.r
                     || case when d.first.f <> c._source_file then ' of ' || d.first.f else '' end
             end as _duplicate,
             c._valid and _duplicate is null as _load,
         from _ps_checked as c
-        left join _ps_dups as d on c._valid and c.{key} = d.k
+        left join _ps_dups as d on c._valid and c._t_{key} = d.k
         """
     )
 
