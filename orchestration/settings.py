@@ -120,13 +120,22 @@ class Settings(BaseModel):
         os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
         os.environ["DO_NOT_TRACK"] = "1"
         os.environ["PARTNERSCORE_DUCKDB_TEMP_DIR"] = str(self.duckdb_temp_dir)
-        if self.duckdb_memory_limit:
-            os.environ["PARTNERSCORE_DUCKDB_MEMORY_LIMIT"] = self.duckdb_memory_limit
+        # dbt's profile reads the limit from the environment, so it always gets one: the
+        # configured limit, else DuckDB's own default of 80 % of physical memory.
+        os.environ["PARTNERSCORE_DUCKDB_MEMORY_LIMIT"] = (
+            self.duckdb_memory_limit or default_memory_limit()
+        )
         # dbt and dagster run as child processes: find the ones installed beside this Python
         # even when the virtual environment is not activated (`.venv/bin/partnerscore run`).
         venv_bin = str(Path(sys.executable).parent)
         if venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
+
+
+def default_memory_limit() -> str:
+    import psutil
+
+    return f"{max(1, int(psutil.virtual_memory().total * 0.8 / 1e9))}GB"
 
 
 def get_settings() -> Settings:
