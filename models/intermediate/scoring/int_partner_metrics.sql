@@ -3,7 +3,11 @@
     Volumes are the summed numerator (0 without activity); ratios are numerator / denominator and
     null (missing) when the denominator is below the catalog's min_denominator (at least 1).
     active_certifications counts distinct learner-course certifications passed on or before the
-    period end and not expired at the period end. -#}
+    period end and not expired at the period end.
+    Size basis (catalog size_basis): a metric with base_metric set reuses that metric's facts;
+    per_employee divides the raw value by the partner's capacity = its CRM employee_count when
+    positive, else the median positive employee_count of its partner type among partners scored
+    in the period, else the median over all partners scored in the period, else 1. -#}
 
 with
 
@@ -23,6 +27,38 @@ learning_records as (
     select * from {{ ref('stg_lms__learning_records') }}
 ),
 
+partners as (
+    select * from {{ ref('stg_crm__partners') }}
+),
+
+partner_employees as (
+    select
+        partner_periods.partner_id,
+        partner_periods.partner_type,
+        partner_periods.period_grain,
+        partner_periods.period_start,
+        case when partners.employee_count > 0 then partners.employee_count end as employee_count
+    from partner_periods
+    left join partners
+        on partners.partner_id = partner_periods.partner_id
+),
+
+partner_capacity as (
+    select
+        partner_id,
+        period_grain,
+        period_start,
+        cast(coalesce(
+            employee_count,
+            median(employee_count) over (
+                partition by period_grain, period_start, partner_type
+            ),
+            median(employee_count) over (partition by period_grain, period_start),
+            1
+        ) as {{ type_double() }}) as employee_capacity
+    from partner_employees
+),
+
 metric_windows as (
     select
         partner_periods.partner_id,
@@ -30,6 +66,7 @@ metric_windows as (
         partner_periods.period_start,
         partner_periods.period_end,
         catalog.metric_key,
+        coalesce(catalog.base_metric, catalog.metric_key) as fact_metric_key,
         catalog.metric_kind,
         catalog.min_denominator,
         cast({{ dbt.dateadd(
@@ -40,7 +77,7 @@ metric_windows as (
         ) }} as date) as window_start
     from partner_periods
     cross join catalog
-    where catalog.metric_key <> 'active_certifications'
+    where coalesce(catalog.base_metric, catalog.metric_key) <> 'active_certifications'
 ),
 
 windowed as (
@@ -62,7 +99,7 @@ windowed as (
     from metric_windows
     left join facts
         on facts.partner_id = metric_windows.partner_id
-        and facts.metric_key = metric_windows.metric_key
+        and facts.metric_key = metric_windows.fact_metric_key
         and facts.activity_month >= metric_windows.window_start
         and facts.activity_month <= metric_windows.period_end
     group by
@@ -122,10 +159,52 @@ active_certifications as (
         partner_periods.period_end
 ),
 
-final as (
+certification_metrics as (
+    select
+        active_certifications.partner_id,
+        active_certifications.period_grain,
+        active_certifications.period_start,
+        catalog.metric_key,
+        active_certifications.window_start,
+        active_certifications.window_end,
+        active_certifications.numerator,
+        active_certifications.denominator,
+        active_certifications.raw_value,
+        active_certifications.is_restated
+    from active_certifications
+    inner join catalog
+        on coalesce(catalog.base_metric, catalog.metric_key) = 'active_certifications'
+),
+
+unsized as (
     select * from windowed
     union all
-    select * from active_certifications
+    select * from certification_metrics
+),
+
+final as (
+    select
+        unsized.partner_id,
+        unsized.period_grain,
+        unsized.period_start,
+        unsized.metric_key,
+        unsized.window_start,
+        unsized.window_end,
+        unsized.numerator,
+        unsized.denominator,
+        case
+            when catalog.size_basis = 'per_employee'
+                then unsized.raw_value / partner_capacity.employee_capacity
+            else unsized.raw_value
+        end as raw_value,
+        unsized.is_restated
+    from unsized
+    inner join catalog
+        on catalog.metric_key = unsized.metric_key
+    left join partner_capacity
+        on partner_capacity.partner_id = unsized.partner_id
+        and partner_capacity.period_grain = unsized.period_grain
+        and partner_capacity.period_start = unsized.period_start
 )
 
 select * from final
