@@ -31,6 +31,7 @@ class PartnerSpec:
     partner_type: str
     region: str
     months: tuple[PartnerMonth, ...]
+    employees: int | None = None
 
 
 partner_months = st.builds(
@@ -82,6 +83,7 @@ def staging_frames(specs: list[PartnerSpec]) -> dict[str, pd.DataFrame]:
             region=spec.region,
             joined_date=date(2024, 1, 1),
             status="active",
+            employee_count=spec.employees,
         )
         for m_index, (month, pm) in enumerate(zip(MONTHS, spec.months, strict=True)):
             key = f"{pid}-{m_index}"
