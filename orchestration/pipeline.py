@@ -93,7 +93,7 @@ def run_job(
     from orchestration.dbt_project import prepare_manifest
 
     settings.export_env()
-    log_level = os.environ.get("PARTNERSCORE_LOG_LEVEL", "WARNING").upper()
+    log_level = os.environ.get("PARTNERSCORE_LOG_LEVEL", "CRITICAL").upper()
     instance = ensure_instance(settings)
     prepare_manifest()
     from orchestration.definitions import defs
