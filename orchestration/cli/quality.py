@@ -141,7 +141,9 @@ def quality(
         "rows",
         "partners",
     ):
-        table.add_column(col)
+        # Check and asset names are what people search for: never cut them.
+        keep_whole = col in ("check", "asset")
+        table.add_column(col, no_wrap=keep_whole, min_width=22 if keep_whole else None)
     for r in rows:
         check, asset, _batch, extract, severity, passed, observed, threshold, n, partners, _ = r
         verdict = "[green]pass[/]" if passed else (
