@@ -76,7 +76,7 @@ record_facts as (
         partner_id,
         'deal_velocity_days' as metric_key,
         closed_date as activity_date,
-        {{ dbt.datediff('created_date', 'closed_date', 'day') }}             as numerator,
+        {{ dbt.datediff('created_date', 'closed_date', 'day') }} as numerator,  -- noqa: LT05
         1 as denominator,
         is_corrected
     from opportunities
