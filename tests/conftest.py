@@ -15,3 +15,25 @@ def data_dir(tmp_path, monkeypatch) -> Settings:
     settings = get_settings()
     settings.ensure_dirs()
     return settings
+
+
+@pytest.fixture
+def qsettings(tmp_path, monkeypatch) -> Settings:
+    """A fresh data dir with no alert channels or path overrides leaking in from the caller."""
+    monkeypatch.setenv("PARTNERSCORE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "data" / "dagster_home"))
+    for name in (
+        "PARTNERSCORE_ALERT_WEBHOOK_URL",
+        "PARTNERSCORE_SMTP_HOST",
+        "PARTNERSCORE_SMTP_PORT",
+        "PARTNERSCORE_ALERT_EMAIL_TO",
+        "PARTNERSCORE_ALERT_EMAIL_FROM",
+        "PARTNERSCORE_QUALITY_CONFIG",
+        "DBT_TARGET_PATH",
+        "DBT_LOG_PATH",
+        "PARTNERSCORE_DUCKDB_TEMP_DIR",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    settings = get_settings()
+    settings.ensure_dirs()
+    return settings
