@@ -20,18 +20,11 @@ from typing import Literal
 
 import duckdb
 
-from orchestration.extracts import DUCKDB_TYPES, Column, Entity, get_entity
+from orchestration.extracts import Entity, get_entity
+from orchestration.ingest.checked import CHECKED, create_checked
 from orchestration.ingest.landing import ExtractFolder, LandingFile, LandingProblem, scan_landing
 from orchestration.ingest.mappings import ColumnMapping, load_mappings
-from orchestration.ingest.readers import (
-    STAGE,
-    FileDigest,
-    FileRejected,
-    create_stage,
-    delete_staged_file,
-    digest,
-    stage_file,
-)
+from orchestration.ingest.readers import FileDigest, FileRejected, digest, stage_file
 from orchestration.ingest.schema import ensure_raw_schema, raw_columns
 from orchestration.settings import Settings
 
@@ -119,56 +112,6 @@ class EntityIngestReport:
 
 ProgressCallback = Callable[[FileReport], None]
 
-_LABELS = {
-    "integer": "an integer",
-    "double": "a number",
-    "decimal": "a decimal",
-    "boolean": "a boolean (true/false/1/0/yes/no)",
-    "date": "an ISO date (YYYY-MM-DD)",
-    "timestamp": "an ISO 8601 timestamp",
-    "json": "valid JSON",
-}
-
-
-def _typed(col: Column) -> str:
-    """Text -> contract type; null when the text does not parse."""
-    v = f"trim({col.name})"
-    match col.type:
-        case "varchar":
-            return col.name
-        case "boolean":
-            return (
-                f"case lower({v}) when 'true' then true when '1' then true when 'yes' then true "
-                f"when 'false' then false when '0' then false when 'no' then false end"
-            )
-        case "date":
-            return f"case when length({v}) = 10 then try_cast({v} as date) end"
-        case "timestamp":
-            # timestamptz honours Z/offsets; naive text is read in the session zone (UTC)
-            return f"timezone('UTC', try_cast({v} as timestamptz))"
-        case "json":
-            return f"try_cast({col.name} as json)"  # validates while casting: one parse
-        case _:
-            return f"try_cast({v} as {DUCKDB_TYPES[col.type]})"
-
-
-def _problem(entity: Entity, col: Column) -> str:
-    if col.name == entity.key:
-        missing = f"'missing required key {col.name}'"
-    elif col.required:
-        missing = f"'{col.name}: required value is missing'"
-    else:
-        missing = "null"
-    bad = (
-        "null"
-        if col.type == "varchar"
-        else f"'{col.name}: ''' || left({col.name}, 200) || ''' is not {_LABELS[col.type]}'"
-    )
-    return (
-        f"{{'column': '{col.name}', 'reason': case when {col.name} is null then {missing} "
-        f"when _t_{col.name} is null then {bad} end}}"
-    )
-
 
 def _lit(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
@@ -198,69 +141,33 @@ def _check_and_swap(
     conn: duckdb.DuckDBPyConnection,
     entity: Entity,
     folder: ExtractFolder,
+    shas: list[str],
     batch_id: str,
     loaded_at: dt.datetime,
-) -> dict[str, tuple[int, int, int]]:
-    """Cast the staged text, quarantine what fails, and atomically replace the extract's rows.
+) -> dict[int, tuple[int, int, int]]:
+    """Quarantine what failed its checks and atomically replace the extract's rows.
 
-    Returns rows read/loaded/quarantined per source file.
+    Returns rows read/loaded/quarantined per file index (position in ``folder.files``).
     """
-    cols = entity.columns
     key = entity.key
-    typed = ", ".join(f"{_typed(c)} as _t_{c.name}" for c in cols)
-    problems = ", ".join(_problem(entity, c) for c in cols)
-    # A cheap boolean test first; the list of reasons is only built for the (few) bad rows.
-    valid = " and ".join(
-        ["_malformed is null"]
-        + [
-            f"{c.name} is not null" if c.required or c.name == key else "true"
-            for c in cols
-            if c.required or c.name == key
-        ]
-        + [f"({c.name} is null or _t_{c.name} is not null)" for c in cols if c.type != "varchar"]
-    )
-    # Only the typed values are kept (the text of quarantined rows is read back from staging),
-    # so the checked copy is about half as wide as the staged text plus its casts.
-    typed_names = ", ".join(f"_t_{c.name}" for c in cols)
-    conn.execute(
-        f"""
-        create or replace temp table _ps_checked as
-        select
-            _source_file, _source_row, _file_sha256, _extra_columns, _malformed,
-            {typed_names}, _valid,
-            case when not _valid and _malformed is null
-                then list_filter([{problems}], x -> x.reason is not null)
-            end as _problems,
-        from (select *, {valid} as _valid from (select *, {typed} from {STAGE}))
-        """
-    )
     # Keys are almost always unique: a distinct count proves it without the group-by below.
     unique = conn.execute(
-        f"select count(_t_{key}) = count(distinct _t_{key}) from _ps_checked where _valid"
+        f"select count(_t_{key}) = count(distinct _t_{key}) from {CHECKED} where _valid"
     ).fetchone()
     has_dups = not (unique and unique[0])
-    if has_dups:
-        # First occurrence of each duplicated key among valid rows (the extract spans all files).
-        conn.execute(
-            f"""
-            create or replace temp table _ps_dups as
-            select _t_{key} as k, min({{'f': _source_file, 'r': _source_row}}) as first
-            from _ps_checked
-            where _valid
-            group by _t_{key}
-            having count(*) > 1
-            """
-        )
-    text_struct = ", ".join(f"{c.name} := s.{c.name}" for c in cols)
+    files = "[" + ", ".join(_lit(f.relative) for f in folder.files) + "]"
     if not has_dups:  # the common case: skip the join over every row
         conn.execute(
             "create or replace temp view _ps_final as "
-            "select *, null::varchar as _duplicate, _valid as _load from _ps_checked"
+            f"select *, null::varchar as _duplicate, _valid as _load from {CHECKED}"
         )
     else:
-        _final_with_duplicates(conn, key)
+        _final_with_duplicates(conn, key, files)
     raw_cols = list(raw_columns(entity))
-    contract = ", ".join(f"_t_{c.name}" for c in cols)
+    contract = ", ".join(f"_t_{c.name}" for c in entity.columns)
+    # A duplicate is a valid row, so its text was not kept: quarantine its typed values.
+    typed_text = ", ".join(f"{c.name} := _t_{c.name}::varchar" for c in entity.columns)
+    sha_list = "[" + ", ".join(_lit(s) for s in shas) + "]"
     date = f"date {_lit(folder.extract_date.isoformat())}"
     at = f"timestamp {_lit(loaded_at.isoformat(sep=' '))}"
     conn.execute("begin transaction")
@@ -270,36 +177,37 @@ def _check_and_swap(
             f"delete from raw_meta.quarantined_rows where {_where_entity(entity)} "
             f"and extract_date = {date}"
         )
-        conn.execute(
-            f"insert into {entity.raw_table} ({', '.join(raw_cols)}) "
-            f"select {contract}, _source_file, _source_row, {date}, _file_sha256, {at}, "
-            f"_extra_columns::json, {_lit(batch_id)} from _ps_final where _load"
-        )
+        # One insert per file, so the file name and hash are constants rather than a lookup
+        # per row; the checked table holds each file's rows together, so each scan is short.
+        for index, (file, sha) in enumerate(zip(folder.files, shas, strict=True)):
+            conn.execute(
+                f"insert into {entity.raw_table} ({', '.join(raw_cols)}) "
+                f"select {contract}, {_lit(file.relative)}, _source_row, {date}, {_lit(sha)}, "
+                f"{at}, _extra_columns, {_lit(batch_id)} "
+                f"from _ps_final where _file = {index} and _load"
+            )
         conn.execute(
             f"""
             insert into raw_meta.quarantined_rows
-            with bad as (select * from _ps_final where not _load)
             select
-                {_lit(entity.source)}, {_lit(entity.name)}, b._source_file, b._source_row, {date},
-                case when b._malformed is null
-                    then coalesce(b._problems[1].column, '{key}')
-                end,
+                {_lit(entity.source)}, {_lit(entity.name)}, {files}[_file + 1], _source_row,
+                {date},
+                case when _malformed is null then coalesce(_problems[1].column, '{key}') end,
                 coalesce(
-                    b._malformed,
-                    nullif(array_to_string(list_transform(b._problems, x -> x.reason), '; '), ''),
-                    b._duplicate
+                    _malformed,
+                    nullif(array_to_string(list_transform(_problems, x -> x.reason), '; '), ''),
+                    _duplicate
                 ),
-                coalesce(s._original, to_json(struct_pack({text_struct}))::varchar),
-                b._file_sha256, {_lit(batch_id)}, {at},
-            from bad as b
-            join {STAGE} as s
-                on s._source_file = b._source_file and s._source_row = b._source_row
+                coalesce(_original, to_json(struct_pack({typed_text}))::varchar),
+                {sha_list}[_file + 1], {_lit(batch_id)}, {at},
+            from _ps_final
+            where not _load
             """
         )
         counts = {
-            row[0]: (int(row[1]), int(row[2]), int(row[3]))
+            int(row[0]): (int(row[1]), int(row[2]), int(row[3]))
             for row in conn.execute(
-                "select _source_file, count(*), count(*) filter (where _load), "
+                "select _file, count(*), count(*) filter (where _load), "
                 "count(*) filter (where not _load) from _ps_final group by all"
             ).fetchall()
         }
@@ -314,21 +222,33 @@ def _check_and_swap(
         raise
 
 
-def _final_with_duplicates(conn: duckdb.DuckDBPyConnection, key: str) -> None:
+def _final_with_duplicates(conn: duckdb.DuckDBPyConnection, key: str, files: str) -> None:
     """Later occurrences of a key among valid rows are quarantined, naming the first row."""
+    # First occurrence of each duplicated key among valid rows (the extract spans all files).
+    conn.execute(
+        f"""
+        create or replace temp table _ps_dups as
+        select _t_{key} as k, min({{'f': _file, 'r': _source_row}}) as first
+        from {CHECKED}
+        where _valid
+        group by _t_{key}
+        having count(*) > 1
+        """
+    )
     conn.execute(
         f"""
         create or replace temp view _ps_final as
         select
             c.*,
             case when d.k is not null
-                and (c._source_file, c._source_row) <> (d.first.f, d.first.r)
+                and (c._file, c._source_row) <> (d.first.f, d.first.r)
                 then 'duplicate key {key} ''' || c._t_{key} || ''': first seen in row '
                     || d.first.r
-                    || case when d.first.f <> c._source_file then ' of ' || d.first.f else '' end
+                    || case when d.first.f <> c._file
+                        then ' of ' || {files}[d.first.f + 1] else '' end
             end as _duplicate,
             c._valid and _duplicate is null as _load,
-        from _ps_checked as c
+        from {CHECKED} as c
         left join _ps_dups as d on c._valid and c._t_{key} = d.k
         """
     )
@@ -372,9 +292,9 @@ def _load_extract(
 ) -> tuple[list[FileReport], str, int]:
     batch_id = f"{entity.source}.{entity.name}.{folder.extract_date:%Y%m%d}.{uuid.uuid4().hex[:12]}"
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    create_stage(conn, entity)
+    create_checked(conn, entity)
     reports: list[FileReport] = []
-    for file in folder.files:
+    for index, file in enumerate(folder.files):
         d = digests[file.relative]
         report = FileReport(
             file.relative,
@@ -393,12 +313,11 @@ def _load_extract(
                 )
             if d.error:
                 raise FileRejected(d.error)
-            staged = stage_file(conn, entity, file, d.sha256, mappings)
+            staged = stage_file(conn, entity, file, index, mappings)
             report.rows_read = staged.rows_read
             report.extra_columns = staged.extra_columns
             report.mapping = staged.mapping
         except FileRejected as exc:
-            delete_staged_file(conn, file)
             report.status = "rejected"
             report.error = f"landing/{file.relative}: {exc}"
             log.warning("ingest.file_rejected file=%s reason=%r", file.relative, str(exc))
@@ -410,11 +329,13 @@ def _load_extract(
     ).fetchone()
     replaced = int(previous[0]) if previous else 0
     try:
-        counts = _check_and_swap(conn, entity, folder, batch_id, loaded_at)  # opens a transaction
+        shas = [r.sha256 for r in reports]
+        # opens a transaction
+        counts = _check_and_swap(conn, entity, folder, shas, batch_id, loaded_at)
         try:
-            for report in reports:
+            for index, report in enumerate(reports):
                 if report.status == "loaded":
-                    read, loaded, quarantined = counts.get(report.source_file, (0, 0, 0))
+                    read, loaded, quarantined = counts.get(index, (0, 0, 0))
                     if read != report.rows_read:
                         raise RuntimeError(
                             f"{report.source_file}: staged {report.rows_read} rows but checked "
@@ -427,9 +348,9 @@ def _load_extract(
             conn.execute("rollback")
             raise
     finally:
-        # Staging can hold millions of rows: free it before the next extract.
+        # The checked table can hold millions of rows: free it before the next extract.
         conn.execute("drop view if exists _ps_final")
-        for table in (STAGE, "_ps_checked", "_ps_dups"):
+        for table in (CHECKED, "_ps_dups"):
             conn.execute(f"drop table if exists {table}")
     for report in reports:
         log.info(

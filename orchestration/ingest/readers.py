@@ -1,8 +1,9 @@
-"""Read one landing file into the text staging table, or say why it cannot be read.
+"""Read one landing file into the checked table, or say why it cannot be read.
 
-Every reader produces rows of text (contract columns as varchar, empty -> null)
-with an exact 1-based data-row number, plus the file's malformed rows with their
-original text, so the caster downstream sees one shape whatever the format.
+Every reader turns its file into rows of text (contract columns as varchar, empty -> null)
+with an exact 1-based data-row number, plus the file's malformed rows with their original
+text, and hands that SELECT to ``checked.insert_checked``: one shape whatever the format,
+cast and validated in the same scan of the file.
 """
 
 from __future__ import annotations
@@ -21,14 +22,19 @@ from pathlib import Path
 import duckdb
 
 from orchestration.extracts import Entity
+from orchestration.ingest.checked import (
+    CHECKED,
+    delete_file_rows,
+    file_rows,
+    insert_checked,
+    insert_malformed,
+)
 from orchestration.ingest.landing import LandingFile
 from orchestration.ingest.mappings import ColumnMapping, find_mapping
 
 HEAD_BYTES = 1 << 16
 _CHUNK = 1 << 20
 
-# Text staging table shared by all readers of one extract.
-STAGE = "_ps_text"
 _FILE = "_ps_file"
 _REJ = "_ps_rejects"
 _REJ_SCAN = "_ps_reject_scans"
@@ -164,24 +170,21 @@ def _check_encoding_rejects(conn: duckdb.DuckDBPyConnection, header_lines: int) 
         )
 
 
-def _append_malformed(
-    conn: duckdb.DuckDBPyConnection, file: LandingFile, sha: str, header_lines: int
-) -> None:
-    """Rows DuckDB's reader could not split (wrong field count, bad quoting) go to staging
+def _append_malformed(conn: duckdb.DuckDBPyConnection, file_index: int, header_lines: int) -> None:
+    """Rows DuckDB's reader could not split (wrong field count, bad quoting) are checked too,
     with their line number and original text, to be quarantined."""
-    conn.execute(
+    insert_malformed(
+        conn,
+        file_index,
         f"""
-        insert into {STAGE} (_source_file, _file_sha256, _source_row, _malformed, _original)
         select
-            {_q(file.relative)},
-            {_q(sha)},
-            line - {header_lines},
+            line - {header_lines} as _row,
             'malformed row: ' || lower(first(error_type order by column_idx))
-                || ' (' || first(error_message order by column_idx) || ')',
-            first(csv_line order by column_idx),
+                || ' (' || first(error_message order by column_idx) || ')' as _malformed,
+            first(csv_line order by column_idx) as _original,
         from {_REJ}
         group by line
-        """
+        """,
     )
 
 
@@ -216,19 +219,27 @@ def stage_file(
     conn: duckdb.DuckDBPyConnection,
     entity: Entity,
     file: LandingFile,
-    sha: str,
+    file_index: int,
     mappings: tuple[ColumnMapping, ...],
 ) -> StagedFile:
-    """Append one file's rows (as text) to the staging table; raise FileRejected if unusable."""
-    if file.file_format == "csv":
-        return _stage_csv(conn, entity, file, sha, mappings)
-    if file.file_format == "jsonl":
-        return _stage_jsonl(conn, entity, file, sha)
-    if file.file_format == "xapi":
-        return _stage_xapi(conn, entity, file, sha)
-    if file.file_format == "parquet":
-        return _stage_parquet(conn, entity, file, sha, mappings)
-    raise FileRejected(f"unsupported format {file.file_format}")
+    """Check one file's rows into the checked table as ``_file = file_index``; raise
+    FileRejected if the file is unusable (its rows are then removed again)."""
+    try:
+        if file.file_format == "csv":
+            return _stage_csv(conn, entity, file, file_index, mappings)
+        if file.file_format == "jsonl":
+            return _stage_jsonl(conn, entity, file, file_index)
+        if file.file_format == "xapi":
+            return _stage_xapi(conn, entity, file, file_index)
+        if file.file_format == "parquet":
+            return _stage_parquet(conn, entity, file, file_index, mappings)
+        raise FileRejected(f"unsupported format {file.file_format}")
+    except FileRejected:
+        delete_file_rows(conn, file_index)
+        raise
+    finally:
+        conn.execute(f"drop table if exists {_FILE}")
+        _drop_rejects(conn)
 
 
 def _check_header(
@@ -259,31 +270,35 @@ def _check_header(
 def _insert_rows(
     conn: duckdb.DuckDBPyConnection,
     entity: Entity,
-    file: LandingFile,
-    sha: str,
+    file_index: int,
     present: dict[str, str],
     extras: list[str],
     mapping: ColumnMapping | None,
     row_source: str,
 ) -> None:
-    cols = [c.name for c in entity.columns]
+    """Check rows of a tabular source (CSV, Parquet) whose columns are named by the header."""
     exprs = [
-        _mapped(entity, c, _ident(present[c]), mapping) if c in present else "null" for c in cols
+        f"{_mapped(entity, c.name, _ident(present[c.name]), mapping)} as {_ident(c.name)}"
+        if c.name in present
+        else f"null::varchar as {_ident(c.name)}"
+        for c in entity.columns
     ]
     # Unexpected columns are kept as {name: text}; null when the row has no value in any.
     extra = (
         f"case when coalesce({', '.join(_text_expr(_ident(e)) for e in extras)}) is not null "
-        "then json_object(" + ", ".join(f"{_q(e)}, {_ident(e)}" for e in extras) + ")::varchar end"
+        "then json_object(" + ", ".join(f"{_q(e)}, {_ident(e)}" for e in extras) + ") end"
         if extras
-        else "null"
+        else "null::json"
     )
-    conn.execute(
+    insert_checked(
+        conn,
+        entity,
+        file_index,
         f"""
-        insert into {STAGE} (_source_file, _file_sha256, _source_row, {", ".join(cols)},
-                             _extra_columns)
-        select {_q(file.relative)}, {_q(sha)}, _row, {", ".join(exprs)}, {extra}
+        select _row, {", ".join(exprs)}, {extra} as _extra_columns,
+            null::varchar as _malformed, null::varchar as _original,
         from ({row_source})
-        """
+        """,
     )
 
 
@@ -291,7 +306,7 @@ def _stage_csv(
     conn: duckdb.DuckDBPyConnection,
     entity: Entity,
     file: LandingFile,
-    sha: str,
+    file_index: int,
     mappings: tuple[ColumnMapping, ...],
 ) -> StagedFile:
     text = _head_text(file)
@@ -312,40 +327,36 @@ def _stage_csv(
             {_reject_options()}
         ) with ordinality
     """
-    # Fast: rows stream straight from the file into staging. If the reader rejected a row
-    # (row numbers after it shift) or failed, read into a temp table and renumber.
+    # Fast: rows stream straight from the file into the checked table. If the reader rejected
+    # a row (row numbers after it shift) or failed, read into a temp table and renumber.
     _drop_rejects(conn)
     direct = f"select * exclude (ordinality), ordinality as _row from {scan}"
     try:
-        _insert_rows(conn, entity, file, sha, present, extras, mapping, direct)
+        _insert_rows(conn, entity, file_index, present, extras, mapping, direct)
         rejected = conn.execute(f"select count(*) from {_REJ}").fetchone()
         if not rejected or not rejected[0]:
-            return _finish(conn, file, extras, mapping)
+            return _finish(conn, file_index, extras, mapping)
     except duckdb.Error:
         pass
-    delete_staged_file(conn, file)
+    delete_file_rows(conn, file_index)
     _drop_rejects(conn)
     try:
         conn.execute(f"create or replace temp table {_FILE} as select * from {scan}")
     except duckdb.Error as exc:
         raise FileRejected(f"unreadable as CSV ({str(exc).splitlines()[0]})") from exc
     _check_encoding_rejects(conn, 1)
-    _insert_rows(conn, entity, file, sha, present, extras, mapping, _renumber_sql(conn, 1))
-    _append_malformed(conn, file, sha, 1)
-    return _finish(conn, file, extras, mapping)
+    _insert_rows(conn, entity, file_index, present, extras, mapping, _renumber_sql(conn, 1))
+    _append_malformed(conn, file_index, 1)
+    return _finish(conn, file_index, extras, mapping)
 
 
 def _finish(
     conn: duckdb.DuckDBPyConnection,
-    file: LandingFile,
+    file_index: int,
     extras: list[str],
     mapping: ColumnMapping | None,
 ) -> StagedFile:
-    rows = conn.execute(
-        f"select count(*) from {STAGE} where _source_file = {_q(file.relative)}"
-    ).fetchone()
-    conn.execute(f"drop table if exists {_FILE}")
-    return StagedFile(int(rows[0]) if rows else 0, extras, mapping.name if mapping else None)
+    return StagedFile(file_rows(conn, file_index), extras, mapping.name if mapping else None)
 
 
 def _lines_scan(file: LandingFile) -> str:
@@ -389,59 +400,66 @@ def _first_objects(text: str, limit: int = 200) -> list[dict]:
     return objects
 
 
-_MALFORMED_JSON = """
-    case
-        when line is null or trim(line) = '' then 'malformed row: empty line'
-        when not json_valid(line) then 'malformed row: not valid JSON'
-        when not starts_with(ltrim(line), '{') then 'malformed row: not a JSON object'
-    end
-"""
+def _json_lines_source(parse: str, select: str, rows: str, careful: bool) -> str:
+    """Text rows from JSON lines: ``parse`` turns ``line`` into ``j``, ``select`` reads the
+    contract columns from ``j``. Each line is parsed once, and only if it starts like an
+    object; the reason is worked out for bad lines only.
 
-# Optimistic variant: only lines that do not even start like an object are validated; a
-# line that starts with '{' but is not valid JSON makes the parse fail, and the file is
-# then staged again with _MALFORMED_JSON (one json_valid per line).
-_MALFORMED_JSON_FAST = """
-    case
-        when line is null or trim(line) = '' then 'malformed row: empty line'
-        when not starts_with(ltrim(line), '{') then
-            case when json_valid(line) then 'malformed row: not a JSON object'
-                else 'malformed row: not valid JSON' end
-    end
-"""
+    Not ``careful``: a line that starts like an object but is not valid JSON fails the
+    statement (the caller then checks again carefully). ``careful``: try() turns it into null,
+    at a cost on every line.
+    """
+    looks_like_object = "(starts_with(line, '{') or starts_with(ltrim(line), '{'))"
+    parsed = f"try({parse})" if careful else parse
+    return f"""
+        select
+            _row, {select},
+            case
+                when line is null then 'malformed row: empty line'
+                when j is null then
+                    case when trim(line) = '' then 'malformed row: empty line'
+                        when json_valid(line) then 'malformed row: not a JSON object'
+                        else 'malformed row: not valid JSON' end
+            end as _malformed,
+            case when _malformed is not null then line end as _original,
+        from (
+            select _row, line, case when {looks_like_object} then {parsed} end as j
+            from ({rows})
+        )
+    """
 
 
 def _stage_json_lines(
-    conn: duckdb.DuckDBPyConnection, file: LandingFile, build_sql: Callable[[str], str]
+    conn: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    file: LandingFile,
+    file_index: int,
+    source: Callable[[str, bool], str],
 ) -> None:
-    """Stage the file's lines with the insert that build_sql makes, as cheaply as the file allows.
+    """Check the file's lines with the source that ``source(rows, careful)`` builds over them.
 
-    First the lines stream straight from the file into staging with the cheap malformed-line
-    test. If the reader rejected a line (encoding; row numbers would shift) or a line that
-    looks like an object is not valid JSON, the lines are read into a temp table (exact row
-    numbers around rejected lines) and staged again, with the per-line validity check if
-    needed.
+    The lines stream straight from the file, parsed optimistically. If a line that looks
+    like an object is not valid JSON, or the reader rejected a line (encoding, length; row
+    numbers would shift) or failed, the lines are read into a temp table (exact row numbers
+    around rejected lines) and checked again, carefully.
     """
     _drop_rejects(conn)
     direct = f"select line, ordinality as _row from {_lines_scan(file)}"
     try:
-        conn.execute(build_sql(_MALFORMED_JSON_FAST).replace("{ROWS}", direct))
+        insert_checked(conn, entity, file_index, source(direct, False))
         rejected = conn.execute(f"select count(*) from {_REJ}").fetchone()
         if not rejected or not rejected[0]:
             return
     except duckdb.Error:
         pass
-    delete_staged_file(conn, file)
+    delete_file_rows(conn, file_index)
     _read_lines(conn, file)
-    rows = _renumber_sql(conn, 0)
-    try:
-        conn.execute(build_sql(_MALFORMED_JSON_FAST).replace("{ROWS}", rows))
-    except duckdb.InvalidInputException:
-        delete_staged_file(conn, file)  # the failed statement inserted nothing; be sure
-        conn.execute(build_sql(_MALFORMED_JSON).replace("{ROWS}", rows))
+    insert_checked(conn, entity, file_index, source(_renumber_sql(conn, 0), True))
+    _append_malformed(conn, file_index, 0)
 
 
 def _stage_jsonl(
-    conn: duckdb.DuckDBPyConnection, entity: Entity, file: LandingFile, sha: str
+    conn: duckdb.DuckDBPyConnection, entity: Entity, file: LandingFile, file_index: int
 ) -> StagedFile:
     objects = _first_objects(_head_text(file))
     seen = {k for obj in objects for k in obj}
@@ -453,45 +471,38 @@ def _stage_jsonl(
     cols = [c.name for c in entity.columns]
     struct = json.dumps({c.name: "JSON" if c.type == "json" else "VARCHAR" for c in entity.columns})
     known = "[" + ", ".join(_q(c) for c in cols) + "]"
-    extra_values = (
-        "to_json(map_from_entries(list_transform(_extra_keys, k -> struct_pack("
-        "k := k, v := json_extract_string(line, '$.\"' || k || '\"')))))::varchar"
+    # Extra keys: a line has one when it has more keys than contract keys with a value. That
+    # count is cheap; the list of extra keys (a lambda per line) is built only for those lines.
+    # A contract key given as null also counts, which at worst builds an empty list.
+    with_value = " + ".join(f"(j.{_ident(c)} is not null)::int" for c in cols)
+    extra_keys = (
+        f"case when j is not null and len(json_keys(line)) > {with_value} "
+        f"then list_filter(json_keys(line), k -> not list_contains({known}, k)) end"
     )
+    extra_values = (
+        "to_json(map_from_entries(list_transform(_xk, k -> struct_pack("
+        "k := k, v := json_extract_string(line, '$.\"' || k || '\"')))))"
+    )
+    select = ", ".join(f"{_text_expr(f'j.{_ident(c)}::varchar')} as {_ident(c)}" for c in cols)
 
-    def build(malformed: str) -> str:
+    def source(rows: str, careful: bool) -> str:
+        inner = _json_lines_source(f"json_transform(line, {_q(struct)})", "line, j", rows, careful)
         return f"""
-        insert into {STAGE} (_source_file, _file_sha256, _source_row, {", ".join(cols)},
-                             _extra_columns, _extra_keys, _malformed, _original)
-        with parsed as (
-            select _row, line, {malformed} as _malformed,
-            from ({{ROWS}})
-        ),
-        extracted as (
-            select
-                _row, _malformed, line,
-                case when _malformed is null then json_transform(line, {_q(struct)}) end as j,
-                case when _malformed is null
-                    then list_filter(json_keys(line), k -> not list_contains({known}, k))
-                end as _extra_keys,
-            from parsed
-        )
-        select
-            {_q(file.relative)}, {_q(sha)}, _row,
-            {", ".join(_text_expr(f"j.{_ident(c)}::varchar") for c in cols)},
-            case when len(_extra_keys) > 0 then {extra_values} end,
-            case when len(_extra_keys) > 0 then _extra_keys end,
-            _malformed,
-            case when _malformed is not null then line end,
-        from extracted
+            select _row, {select},
+                case when len(_xk) > 0 then {extra_values} end as _extra_columns,
+                _malformed, _original,
+            from (
+                select *, case when _malformed is null then {extra_keys} end as _xk
+                from ({inner})
+            )
         """
 
-    _stage_json_lines(conn, file, build)
-    _append_malformed(conn, file, sha, 0)
+    _stage_json_lines(conn, entity, file, file_index, source)
     extras = conn.execute(
-        f"select coalesce(list_sort(list_distinct(flatten(list(_extra_keys)))), []) "
-        f"from {STAGE} where _source_file = {_q(file.relative)}"
+        "select coalesce(list_sort(list_distinct(flatten(list(json_keys(_extra_columns))))), []) "
+        f"from {CHECKED} where _file = {int(file_index)} and _extra_columns is not null"
     ).fetchone()
-    return _finish(conn, file, list(extras[0]) if extras else [], None)
+    return _finish(conn, file_index, list(extras[0]) if extras else [], None)
 
 
 # xAPI statement path per contract column (shape agreed in the team decisions).
@@ -510,7 +521,7 @@ _XAPI_PATHS: dict[str, str] = {
 
 
 def _stage_xapi(
-    conn: duckdb.DuckDBPyConnection, entity: Entity, file: LandingFile, sha: str
+    conn: duckdb.DuckDBPyConnection, entity: Entity, file: LandingFile, file_index: int
 ) -> StagedFile:
     objects = _first_objects(_head_text(file))
     if not all(k in objects[0] for k in ("id", "actor", "verb", "object")):
@@ -522,42 +533,31 @@ def _stage_xapi(
     paths = "[" + ", ".join(_q(_XAPI_PATHS[c]) for c in cols) + "]"
     exprs = []
     for i, col in enumerate(cols, 1):
-        v = f"nullif(v[{i}], '')"
+        v = f"nullif(j[{i}], '')"
         if col in ("course_id", "verb"):
             v = f"nullif(regexp_extract({v}, '[^/]*$'), '')"  # last segment of the IRI
         elif col == "score":
             # scaled (0..1) -> percent; text that is not a number is kept to be quarantined
             v = f"coalesce(round(try_cast({v} as double) * 100, 6)::varchar, {v})"
-        exprs.append(v)
+        exprs.append(f"{v} as {_ident(col)}")
 
-    def build(malformed: str) -> str:
-        return f"""
-        insert into {STAGE} (_source_file, _file_sha256, _source_row, {", ".join(cols)},
-                             _malformed, _original)
-        with parsed as (
-            select _row, line, {malformed} as _malformed,
-            from ({{ROWS}})
-        ),
-        extracted as (
-            select _row, _malformed, line,
-                case when _malformed is null then json_extract_string(line, {paths}) end as v,
-            from parsed
+    def source(rows: str, careful: bool) -> str:
+        return _json_lines_source(
+            f"json_extract_string(line, {paths})",
+            f"{', '.join(exprs)}, null::json as _extra_columns",
+            rows,
+            careful,
         )
-        select {_q(file.relative)}, {_q(sha)}, _row, {", ".join(exprs)}, _malformed,
-            case when _malformed is not null then line end,
-        from extracted
-        """
 
-    _stage_json_lines(conn, file, build)
-    _append_malformed(conn, file, sha, 0)
-    return _finish(conn, file, [], None)
+    _stage_json_lines(conn, entity, file, file_index, source)
+    return _finish(conn, file_index, [], None)
 
 
 def _stage_parquet(
     conn: duckdb.DuckDBPyConnection,
     entity: Entity,
     file: LandingFile,
-    sha: str,
+    file_index: int,
     mappings: tuple[ColumnMapping, ...],
 ) -> StagedFile:
     path = _q(str(file.path))
@@ -583,27 +583,10 @@ def _stage_parquet(
         f"from read_parquet({path}, file_row_number = true)"
     )
     try:
-        _insert_rows(conn, entity, file, sha, present, extras, mapping, source)
+        _insert_rows(conn, entity, file_index, present, extras, mapping, source)
     except duckdb.Error as exc:
         raise FileRejected(f"is not a readable Parquet file ({str(exc).splitlines()[0]})") from exc
-    return _finish(conn, file, extras, mapping)
-
-
-def create_stage(conn: duckdb.DuckDBPyConnection, entity: Entity) -> None:
-    cols = ", ".join(f"{_ident(c.name)} varchar" for c in entity.columns)
-    conn.execute(
-        f"""
-        create or replace temp table {STAGE} (
-            _source_file varchar, _file_sha256 varchar, _source_row bigint, {cols},
-            _extra_columns varchar, _extra_keys varchar[], _malformed varchar, _original varchar
-        )
-        """
-    )
-
-
-def delete_staged_file(conn: duckdb.DuckDBPyConnection, file: LandingFile) -> None:
-    """Undo a partly staged file that was rejected half way."""
-    conn.execute(f"delete from {STAGE} where _source_file = {_q(file.relative)}")
+    return _finish(conn, file_index, extras, mapping)
 
 
 def path_of(file: LandingFile) -> Path:
