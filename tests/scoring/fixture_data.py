@@ -21,6 +21,9 @@ FIRST_MONTH = date(2025, 1, 1)
 MONTHS = 18
 BLOCKED_BATCH = "crm-opportunities-2026-02-01"
 CORRECTED_OPPORTUNITY = "O-P001-0000"
+# A reseller (EMEA) that became an MSP: from the extract describing 2025-09 on, the CRM says msp.
+MOVED_PARTNER = "P004"
+MOVED_FROM_INDEX = 8
 META_DDL = {
     "blocked_batches": "batch_id varchar, source varchar, entity varchar, extract_date date, "
     "check_name varchar, reason varchar, blocked_at timestamp, released_at timestamp",
@@ -99,6 +102,8 @@ def _rows(rng: random.Random) -> dict[str, list[dict]]:
         for p in PARTNERS:
             pid, q = p["partner_id"], p["quality"]
             snapshot = {k: v for k, v in p.items() if k != "quality"}
+            if pid == MOVED_PARTNER and month_index >= MOVED_FROM_INDEX:
+                snapshot["partner_type"] = "msp"  # changed track; earlier extracts say reseller
             rows["partners"].append({**snapshot, "_extract_date": extract})
             for n in range(1 + int(q * 4)):
                 created = start + timedelta(days=rng.randrange(28))

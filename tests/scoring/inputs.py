@@ -85,6 +85,21 @@ def staging_frames(specs: list[PartnerSpec]) -> dict[str, pd.DataFrame]:
             status="active",
             employee_count=spec.employees,
         )
+        # One extract per partner: its attributes stand for every period (no history yet).
+        add(
+            "stg_crm__partners_history",
+            partner_id=pid,
+            partner_name=pid,
+            partner_type=spec.partner_type,
+            tier="silver",
+            region=spec.region,
+            joined_date=date(2024, 1, 1),
+            status="active",
+            employee_count=spec.employees,
+            extract_date=date(2024, 1, 1),
+            valid_from_date=None,
+            valid_to_date=None,
+        )
         for m_index, (month, pm) in enumerate(zip(MONTHS, spec.months, strict=True)):
             key = f"{pid}-{m_index}"
             for n in range(pm.won + pm.lost):

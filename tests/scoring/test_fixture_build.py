@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.scoring.fixture_data import BLOCKED_BATCH, CORRECTED_OPPORTUNITY, QUALITY
+from tests.scoring.fixture_data import (
+    BLOCKED_BATCH,
+    CORRECTED_OPPORTUNITY,
+    MOVED_PARTNER,
+    QUALITY,
+    month_start,
+)
 
 
 def test_staging_keeps_latest_extract_and_applies_corrections(fixture_conn) -> None:
@@ -62,6 +68,7 @@ def test_versions_rescoring_and_peer_fallback(fixture_conn) -> None:
     assert versions["2025-03-01"] == "v1:false"
     assert versions["2025-05-01"] == "v2:true"  # rescoring R001 (Apr-Jun 2025)
     assert versions["2025-08-01"] == "v2:false"
+    assert versions["2026-03-01"] == "v3:true"  # rescoring R002 (2026 under v3)
     segments = dict(
         fixture_conn.execute(
             "select distinct region, peer_segment from marts.fct_partner_scores "
@@ -89,3 +96,35 @@ def test_snapshots_hold_partners_and_published_scores(fixture_conn) -> None:
     published = fixture_conn.execute("select count(*) from marts.fct_partner_scores").fetchone()
     assert partners == len(QUALITY)
     assert scores == published
+
+
+def test_a_partner_that_changed_track_is_scored_with_its_peers_of_the_time(fixture_conn) -> None:
+    rows = fixture_conn.execute(
+        """select period_start, partner_type, peer_segment, attributes_extract_date
+           from marts.fct_partner_scores
+           where partner_id = ? and period_grain = 'month' order by period_start""",
+        [MOVED_PARTNER],
+    ).fetchall()
+    moved = month_start(8)  # the extract describing 2025-09 is the first to say msp
+    assert len(rows) == 18
+    for period_start, partner_type, peer_segment, extract_date in rows:
+        expected = "msp" if period_start >= moved else "reseller"
+        assert partner_type == expected, period_start
+        assert peer_segment == f"{expected} / EMEA"
+        assert extract_date == month_start(
+            period_start.month - 1 + 12 * (period_start.year - 2025) + 1
+        )
+    # Its components use the weights of the type it had: reseller plug-ins before, msp after.
+    plugins = dict(
+        fixture_conn.execute(
+            """select period_start, string_agg(metric_key, ',' order by metric_key)
+               from marts.fct_partner_score_components
+               where partner_id = ? and period_grain = 'month'
+                 and period_start in ('2025-08-01', '2025-09-01')
+               group by period_start""",
+            [MOVED_PARTNER],
+        ).fetchall()
+    )
+    assert "deal_velocity_days" in plugins[month_start(7)]
+    assert "deal_velocity_days" not in plugins[month_start(8)]
+    assert "event_attendance" in plugins[month_start(8)]

@@ -5,9 +5,10 @@
     active_certifications counts distinct learner-course certifications passed on or before the
     period end and not expired at the period end.
     Size basis (catalog size_basis): a metric with base_metric set reuses that metric's facts;
-    per_employee divides the raw value by the partner's capacity = its CRM employee_count when
-    positive, else the median positive employee_count of its partner type among partners scored
-    in the period, else the median over all partners scored in the period, else 1. -#}
+    per_employee divides the raw value by the partner's capacity = its CRM employee_count as of the
+    period (int_partner_periods) when positive, else the median positive employee_count of its
+    partner type among partners scored in the period, else the median over all partners scored in
+    the period, else 1. -#}
 
 with
 
@@ -27,20 +28,14 @@ learning_records as (
     select * from {{ ref('stg_lms__learning_records') }}
 ),
 
-partners as (
-    select * from {{ ref('stg_crm__partners') }}
-),
-
 partner_employees as (
     select
-        partner_periods.partner_id,
-        partner_periods.partner_type,
-        partner_periods.period_grain,
-        partner_periods.period_start,
-        case when partners.employee_count > 0 then partners.employee_count end as employee_count
+        partner_id,
+        partner_type,
+        period_grain,
+        period_start,
+        case when employee_count > 0 then employee_count end as employee_count
     from partner_periods
-    left join partners
-        on partners.partner_id = partner_periods.partner_id
 ),
 
 partner_capacity as (

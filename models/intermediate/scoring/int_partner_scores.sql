@@ -37,6 +37,8 @@ joined as (
         partner_periods.current_tier,
         partner_periods.scorecard_version,
         partner_periods.is_rescored,
+        partner_periods.rescoring_id,
+        partner_periods.attributes_extract_date,
         partner_periods.peer_level,
         partner_periods.peer_segment,
         partner_periods.peer_group_size,
@@ -69,6 +71,10 @@ final as (
         score - lag(score) over (
             partition by partner_id, period_grain order by period_start
         ) as score_change,
+        {#- A change of scorecard between two periods is a change of method, not of performance. -#}
+        coalesce(lag(scorecard_version) over (
+            partition by partner_id, period_grain order by period_start
+        ) <> scorecard_version, false) as is_version_change,
         cast((score - lag(score, 2) over (
             partition by partner_id, period_grain order by period_start
         )) / 2.0 as decimal(9, 2)) as trend_3_period

@@ -101,8 +101,10 @@ final as (
         scores.period_end,
         scores.scorecard_version,
         scores.is_rescored,
+        scores.rescoring_id,
         scores.partner_type,
         scores.region,
+        scores.attributes_extract_date,
         scores.peer_segment,
         cast(scores.peer_group_size as integer) as peer_group_size,
         cast(scores.score as decimal(5, 2)) as score,
@@ -119,9 +121,15 @@ final as (
             when scores.trend_3_period <= -1 then 'declining'
             else 'stable'
         end as trend_direction,
+        scores.is_version_change,
+        {#- Only drops measured with one method warn: the first period of a new scorecard
+            (or of a rescoring) would otherwise flag every partner the new weights rank lower. -#}
         coalesce(
-            scores.score_change < -scores.early_warning_drop_points
-            or (bands.band = 'at_risk' and bands.previous_band <> 'at_risk'),
+            not scores.is_version_change
+            and (
+                scores.score_change < -scores.early_warning_drop_points
+                or (bands.band = 'at_risk' and bands.previous_band <> 'at_risk')
+            ),
             false
         ) as is_early_warning,
         cast(coalesce(below_benchmark.below_benchmark_count, 0) as integer)
