@@ -113,6 +113,8 @@ class CheckResult:
                 if len(self.partner_ids) > 10:
                     text += f" +{len(self.partner_ids) - 10} more"
             text += ")"
+            if self.details.get("message"):
+                text += f": {self.details['message']}"
         return text
 
     def to_dict(self) -> dict[str, Any]:

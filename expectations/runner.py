@@ -15,6 +15,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -30,7 +31,9 @@ from expectations.results import (
     utcnow,
     write_results,
 )
-from orchestration.extracts import ENTITIES_BY_KEY, Entity
+from orchestration.extracts import ENTITIES, ENTITIES_BY_KEY, Entity
+from orchestration.ingest import ensure_raw_schema
+from orchestration.ingest.landing import scan_landing
 from orchestration.settings import Settings
 
 log = logging.getLogger("partnerscore.quality")
@@ -71,20 +74,147 @@ class BatchInfo:
 
 
 def new_batches(conn: duckdb.DuckDBPyConnection, entity: Entity, asset: str) -> list[BatchInfo]:
+    """Batches not checked yet: those in the raw table, and those ingest recorded with a
+    rejected file or quarantined rows (which may have no raw row at all)."""
     rows = conn.execute(
         f"""
-        select _batch_id, min(_extract_date), list(distinct _source_file order by _source_file)
-        from {entity.raw_table}
-        where _batch_id is not null
-          and _batch_id not in (
-              select batch_id from quality.check_results
-              where asset_key = ? and batch_id is not null
-          )
-        group by _batch_id order by min(_extract_date), _batch_id
+        with arrived as (
+            select _batch_id as batch_id, _extract_date as extract_date,
+                   _source_file as source_file
+            from {entity.raw_table}
+            where _batch_id is not null
+            union all
+            select batch_id, extract_date, source_file
+            from raw_meta.file_manifest
+            where source = ? and entity = ? and batch_id is not null
+              and (status = 'rejected' or rows_quarantined > 0)
+        )
+        select batch_id, min(extract_date), list(distinct source_file order by source_file)
+        from arrived
+        where batch_id not in (
+            select batch_id from quality.check_results
+            where asset_key = ? and batch_id is not null
+        )
+        group by batch_id order by min(extract_date), batch_id
         """,
-        [asset],
+        [entity.source, entity.name, asset],
     ).fetchall()
     return [BatchInfo(b, d, list(files or [])) for b, d, files in rows]
+
+
+# -- what ingest recorded -----------------------------------------------------------------------
+def _batches_in_raw(conn, entity: Entity, batches: list[BatchInfo]) -> set[str]:
+    """Batches with rows in the raw table (a wholly rejected extract has none to check)."""
+    if not batches:
+        return set()
+    ids = [b.batch_id for b in batches]
+    rows = conn.execute(
+        f"select distinct _batch_id from {entity.raw_table} "
+        f"where _batch_id in ({', '.join('?' for _ in ids)})",
+        ids,
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _ingest_checks(conn, entity: Entity, batches: list[BatchInfo], result) -> list[Pending]:
+    """files_readable, quarantined_rows and unexpected_columns for each new batch."""
+    if not batches:
+        return []
+    ids = [b.batch_id for b in batches]
+    marks = ", ".join("?" for _ in ids)
+    files = conn.execute(
+        f"""
+        select batch_id, source_file, status, error, file_sha256, rows_loaded, extra_columns
+        from raw_meta.file_manifest
+        where source = ? and entity = ? and batch_id in ({marks})
+        order by source_file
+        """,
+        [entity.source, entity.name, *ids],
+    ).fetchall()
+    quarantined = conn.execute(
+        f"""
+        select batch_id, count(*) as rows_quarantined,
+               list(distinct try(json_extract_string(original_text, '$.partner_id')))
+                   filter (where try(json_extract_string(original_text, '$.partner_id'))
+                           is not null) as partner_ids,
+               list({{'file': source_file, 'row': source_row, 'column': column_name,
+                      'reason': reason}} order by source_file, source_row)[1:20] as examples
+        from raw_meta.quarantined_rows
+        where source = ? and entity = ? and batch_id in ({marks})
+        group by batch_id
+        """,
+        [entity.source, entity.name, *ids],
+    ).fetchall()
+    by_batch_q = {b: (n, sorted(p or []), ex) for b, n, p, ex in quarantined}
+    out: list[Pending] = []
+    for b in batches:
+        mine = [f for f in files if f[0] == b.batch_id]
+        rejected = [f for f in mine if f[2] == "rejected"]
+        errors = {f"landing/{f[1]}": f[3] for f in rejected}
+        r = result(
+            suites.FILES_READABLE, b, observed_value=float(len(rejected)),
+            threshold="0 unreadable files", rows_affected=sum(f[5] or 0 for f in mine),
+            details={"message": "; ".join(errors.values()), "rejected_files": errors,
+                     "file_sha256": [f[4] for f in rejected],
+                     "loaded_files": [f"landing/{f[1]}" for f in mine if f[2] != "rejected"]},
+        )  # fmt: skip
+        out.append((r, [Measurement(suites.FILES_READABLE, f"files|{b.batch_id}",
+                                    len(rejected), max_value=0)]))  # fmt: skip
+
+        n, partners, examples = by_batch_q.get(b.batch_id, (0, [], []))
+        reasons: dict[str, int] = {}
+        for ex in examples or []:
+            reasons[ex["column"]] = reasons.get(ex["column"], 0) + 1
+        r = result(
+            suites.QUARANTINED_ROWS, b, observed_value=float(n),
+            threshold="0 quarantined rows", rows_affected=n,
+            partner_ids=partners[:PARTNER_LIST_LIMIT],
+            details={"message": f"{n} row(s) quarantined: see raw_meta.quarantined_rows"
+                                f" where batch_id = '{b.batch_id}'" if n else None,
+                     "examples": [dict(ex) for ex in examples or []],
+                     "columns_in_examples": reasons},
+        )  # fmt: skip
+        out.append((r, [Measurement(suites.QUARANTINED_ROWS, f"quarantine|{b.batch_id}",
+                                    n, max_value=0)]))  # fmt: skip
+
+        extra = sorted({c for f in mine for c in (f[6] or [])})
+        with_extra = [f"landing/{f[1]}" for f in mine if f[6]]
+        r = result(
+            suites.UNEXPECTED_COLUMNS, b, observed_value=float(len(extra)),
+            threshold="0 columns beyond the contract",
+            rows_affected=sum(f[5] or 0 for f in mine if f[6]),
+            details={"message": f"extra column(s) {', '.join(extra)} in {', '.join(with_extra)};"
+                                " kept in _extra_columns, not used by the scores"
+                                if extra else None,
+                     "extra_columns": extra, "files": with_extra},
+        )  # fmt: skip
+        out.append((r, [Measurement(suites.UNEXPECTED_COLUMNS, f"extra|{b.batch_id}",
+                                    len(extra), max_value=0)]))  # fmt: skip
+    return out
+
+
+def landing_owner(path: str) -> Entity:
+    """The entity whose check reports a landing-zone path: the entity for paths inside its
+    folder; otherwise the first entity of the source (crm: partners), or of all sources."""
+    parts = path.split("/")
+    if len(parts) >= 3 and (entity := ENTITIES_BY_KEY.get((parts[0], parts[1]))):
+        return entity
+    for entity in ENTITIES:
+        if entity.source == parts[0]:
+            return entity
+    return ENTITIES[0]
+
+
+def _landing_layout(entity: Entity, landing_dir: Path, result) -> Pending:
+    problems = [p for p in scan_landing(landing_dir).problems if landing_owner(p.path) == entity]
+    r = result(
+        suites.LANDING_LAYOUT, None, observed_value=float(len(problems)),
+        threshold="0 unknown folders or files", rows_affected=0,
+        source_files=sorted(p.path for p in problems),
+        details={"message": "; ".join(str(p) for p in problems) or None,
+                 "problems": {f"landing/{p.path}": p.problem for p in problems}},
+    )  # fmt: skip
+    return r, [Measurement(suites.LANDING_LAYOUT, "landing", len(problems), max_value=0)]
 
 
 def _list(value) -> list[str]:
@@ -116,9 +246,15 @@ def check_raw_entity(
     *,
     today: date | None = None,
     batch_ids: list[str] | None = None,
+    landing_dir: Path | None = None,
 ) -> list[CheckResult]:
-    """Evaluate every raw check on the entity's new batches (or only on ``batch_ids``)."""
+    """Evaluate every raw check on the entity's new batches (or only on ``batch_ids``).
+
+    With ``landing_dir``, the landing zone's layout problems that belong to this entity are
+    judged too (``landing_layout``).
+    """
     ensure_quality_schema(conn)
+    ensure_raw_schema(conn)
     asset = suites.asset_name(entity)
     cfg = config.for_asset(asset)
     actual = _table_columns(conn, entity.raw_schema, entity.name)
@@ -128,8 +264,7 @@ def check_raw_entity(
             name, asset, config.severity_of(name, asset), True,
             batch_id=b.batch_id if b else None,
             extract_date=b.extract_date if b else None,
-            source_files=b.source_files if b else [],
-            **kw,
+            **{"source_files": b.source_files if b else [], **kw},
         )  # fmt: skip
 
     if not actual:
@@ -140,7 +275,11 @@ def check_raw_entity(
     if batch_ids is not None:
         wanted = set(batch_ids)
         batches = [b for b in batches if b.batch_id in wanted]
-    pending: list[Pending] = []
+    pending: list[Pending] = _ingest_checks(conn, entity, batches, result)
+    if landing_dir is not None:
+        pending.append(_landing_layout(entity, landing_dir, result))
+    in_raw = _batches_in_raw(conn, entity, batches)
+    batches = [b for b in batches if b.batch_id in in_raw]
     n_missing, n_mismatch, schema_details = _schema_frame(actual, suites.expected_columns(entity))
     if batches:
         for b in batches:
@@ -552,7 +691,9 @@ def run_asset_checks(
     else:
         schema, name = asset_key.split("/", 1)
         entity = ENTITIES_BY_KEY[(schema.removeprefix("raw_"), name)]
-        results = check_raw_entity(conn, entity, config, today=today)
+        results = check_raw_entity(
+            conn, entity, config, today=today, landing_dir=settings.landing_dir
+        )
     return record(conn, settings, run_id, results)
 
 
@@ -573,7 +714,9 @@ def run_all(
     with connect(settings) as conn:
         for entity in suites.raw_entities():
             if _table_exists(conn, entity.raw_schema, entity.name):
-                results += check_raw_entity(conn, entity, config, today=today)
+                results += check_raw_entity(
+                    conn, entity, config, today=today, landing_dir=settings.landing_dir
+                )
         if include_marts and _table_exists(conn, "marts", "fct_partner_scores"):
             results += check_marts(conn, config)
         return record(conn, settings, run_id, results)

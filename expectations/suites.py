@@ -22,9 +22,17 @@ VOLUME_ANOMALY = "volume_anomaly"
 NULL_RATE_SHIFT = "null_rate_shift"
 REVENUE_SPIKE_ANOMALY = "revenue_spike_anomaly"
 BAND_CHURN_ANOMALY = "band_churn_anomaly"
+# Checks on what ingest recorded (raw_meta.file_manifest, quarantined_rows, the landing scan):
+# ingest never fails on a bad file or row, so these turn its records into verdicts and alerts.
+FILES_READABLE = "files_readable"
+QUARANTINED_ROWS = "quarantined_rows"
+UNEXPECTED_COLUMNS = "unexpected_columns"
+LANDING_LAYOUT = "landing_layout"
+INGEST_CHECKS = (FILES_READABLE, QUARANTINED_ROWS, UNEXPECTED_COLUMNS, LANDING_LAYOUT)
 
 ROW_CHECKS = (NOT_NULL, ACCEPTED_VALUES, VALUE_RANGES, REFERENTIAL_INTEGRITY)
 RAW_CHECKS = (
+    *INGEST_CHECKS,
     SCHEMA,
     NOT_NULL,
     UNIQUE_KEY,
@@ -68,6 +76,18 @@ CHECK_DESCRIPTIONS = {
     NULL_RATE_SHIFT: "Each optional column's null rate matches its recent level.",
     REVENUE_SPIKE_ANOMALY: "No partner's closed-won revenue jumps without activity behind it.",
     BAND_CHURN_ANOMALY: "The share of partners changing band in a period is not unusual.",
+    FILES_READABLE: "Every file of an extract could be read; a partial extract is blocked.",
+    QUARANTINED_ROWS: "No row of the batch was quarantined by ingest (bad type, key, line).",
+    UNEXPECTED_COLUMNS: "The extract has no columns beyond the contract (kept in _extra_columns).",
+    LANDING_LAYOUT: "Every folder and file in the landing zone belongs to a known extract.",
+}
+
+# The demo generator's ``caught_by`` for defects ingest handles, and the check that alerts.
+INGEST_DEFECT_CHECKS = {
+    "ingest:rejected_file": FILES_READABLE,
+    "ingest:quarantine": QUARANTINED_ROWS,
+    "ingest:extra_column": UNEXPECTED_COLUMNS,
+    "ingest:unknown_entity": LANDING_LAYOUT,
 }
 
 

@@ -171,6 +171,7 @@ def run_job(
                 failures.append(
                     f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
                     f" failed ({severity})"
+                    + (f": {evaluation.description}" if evaluation.description else "")
                 )
     return RunOutcome(
         run_id=run_id,

@@ -18,7 +18,9 @@ from orchestration.settings import Settings
 log = logging.getLogger("partnerscore.alerts")
 
 # Checks judged on the whole table: a pass resolves any open alert of that check and asset.
-TABLE_SCOPED_CHECKS = {"freshness"}
+TABLE_SCOPED_CHECKS = {"freshness", "landing_layout"}
+# Checks whose problem is the set of paths they name: a new path is a new alert.
+PATH_SCOPED_CHECKS = {"landing_layout"}
 TABLE_SCOPED_PREFIXES = ("marts/",)
 
 
@@ -38,6 +40,8 @@ def fingerprint(result: CheckResult) -> str:
         result.batch_id or "",
         ",".join(sorted(result.partner_ids)),
     ]
+    if result.check_name in PATH_SCOPED_CHECKS:
+        parts.append(",".join(sorted(result.source_files)))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
 
 
@@ -79,6 +83,8 @@ def alert_message(result: CheckResult, report_path: str | None) -> str:
         f"[{r.severity}] {r.check_name} failed {where}: observed {observed}, "
         f"threshold {r.threshold}; {r.rows_affected} rows affected"
     )
+    if r.details.get("message"):
+        text += f" ({r.details['message']})"
     if r.partner_ids:
         shown = ", ".join(r.partner_ids[:15])
         more = f" and {len(r.partner_ids) - 15} more" if len(r.partner_ids) > 15 else ""

@@ -89,8 +89,8 @@ def test_checks_run_once_per_batch_and_skip_blocked_history(qsettings):
     first = run_all(qsettings, run_id="r1", today=TODAY)
     second = run_all(qsettings, run_id="r2", today=TODAY)
     assert any(r.batch_id for r in first.results if r.check_name == "not_null")
-    # No new batches: only the table-level freshness verdicts are produced again.
-    assert {r.check_name for r in second.results} == {"freshness"}
+    # No new batches: only the table-level verdicts (freshness, landing layout) come again.
+    assert {r.check_name for r in second.results} == {"freshness", "landing_layout"}
     assert second.failures == []
     # A new opportunities batch is checked against unblocked history only.
     with connect(qsettings) as conn:

@@ -7,8 +7,8 @@ import dagster as dg
 from expectations import suites
 from expectations.config import load_config
 from expectations.results import CheckResult
-from expectations.runner import run_asset_checks
-from orchestration.extracts import ENTITIES, Entity
+from expectations.runner import run_all, run_asset_checks
+from orchestration.extracts import ENTITIES
 from orchestration.settings import get_settings
 from orchestration.warehouse import WAREHOUSE_POOL
 
@@ -33,9 +33,10 @@ def _spec(key: dg.AssetKey, asset: str, name: str, deps: list[dg.AssetKey]) -> d
 
 
 def _check_result(key: dg.AssetKey, name: str, results: list[CheckResult], report: str):
-    mine = [r for r in results if r.check_name == name]
+    asset = "/".join(key.path)
+    mine = [r for r in results if r.check_name == name and r.asset_key == asset]
     failed = [r for r in mine if not r.passed]
-    severity = load_config().severity_of(name, "/".join(key.path))
+    severity = load_config().severity_of(name, asset)
     partners = sorted({p for r in failed for p in r.partner_ids})
     metadata = {
         "batches_checked": len({r.batch_id for r in mine if r.batch_id}),
@@ -61,32 +62,35 @@ def _check_result(key: dg.AssetKey, name: str, results: list[CheckResult], repor
     )
 
 
-def _raw_checks(entity: Entity) -> dg.AssetChecksDefinition:
-    key = dg.AssetKey([entity.raw_schema, entity.name])
-    asset = suites.asset_name(entity)
-    specs = []
-    for name in suites.check_names_for(entity):
-        deps = []
-        if name == suites.REFERENTIAL_INTEGRITY:
-            deps = [PARTNERS_KEY]
-        elif name == suites.REVENUE_SPIKE_ANOMALY:
-            deps = SPIKE_SUPPORT_KEYS
-        specs.append(_spec(key, asset, name, deps))
+def _raw_checks() -> dg.AssetChecksDefinition:
+    """Every raw entity's suite in one step, after all raw assets have loaded.
+
+    One step, not one per entity: a failed blocking check skips everything downstream of its
+    asset in Dagster, and every entity's referential-integrity check reads raw_crm.partners, so
+    per-entity steps would let one bad partners file silence all the other suites.
+    """
+    specs: list[dg.AssetCheckSpec] = []
+    for entity in ENTITIES:
+        key = dg.AssetKey([entity.raw_schema, entity.name])
+        asset = suites.asset_name(entity)
+        for name in suites.check_names_for(entity):
+            deps = SPIKE_SUPPORT_KEYS if name == suites.REVENUE_SPIKE_ANOMALY else []
+            specs.append(_spec(key, asset, name, deps))
 
     @dg.multi_asset_check(
-        name=f"quality_{entity.source}_{entity.name}",
+        name="quality_raw",
         specs=specs,
         pool=WAREHOUSE_POOL,
-        description=f"Data-quality suite of {entity.raw_table} on its new batches.",
+        description="Data-quality suites of every raw_* table on its new batches, partners first.",
     )
     def _check(context: dg.AssetCheckExecutionContext):
-        run = run_asset_checks(get_settings(), asset, run_id=context.run.run_id)
+        run = run_all(get_settings(), run_id=context.run.run_id, include_marts=False)
         context.log.info(
-            f"{asset}: {len(run.results)} results, {len(run.failures)} failed, "
+            f"{len(run.results)} results, {len(run.failures)} failed, "
             f"{run.blocked} batches blocked, {run.alerts_sent} alerts sent"
         )
         for spec in specs:
-            yield _check_result(key, spec.name, run.results, run.report_path or "")
+            yield _check_result(spec.asset_key, spec.name, run.results, run.report_path or "")
 
     return _check
 
@@ -113,7 +117,7 @@ def _mart_checks() -> dg.AssetChecksDefinition:
 
 
 def build_asset_checks(include_marts: bool) -> list[dg.AssetChecksDefinition]:
-    checks = [_raw_checks(e) for e in ENTITIES]
+    checks = [_raw_checks()]
     if include_marts:
         checks.append(_mart_checks())
     return checks

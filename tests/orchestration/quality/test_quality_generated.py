@@ -7,11 +7,25 @@ import json
 
 import pytest
 
-from expectations.runner import run_all
-from orchestration.extracts import ENTITIES
+from expectations import suites
+from expectations.runner import landing_owner, run_all
+from orchestration.extracts import ENTITIES, ENTITIES_BY_KEY
 from orchestration.generate import generate_demo
 from orchestration.ingest import ingest_entity
 from orchestration.warehouse import connect
+
+
+def expected_check(defect: dict) -> tuple[str, str]:
+    """(check name, asset) that must fail for an injected defect, from its ``caught_by``."""
+    caught_by = defect["caught_by"]
+    if caught_by.startswith("check:"):
+        check = caught_by.removeprefix("check:")
+    else:
+        check = suites.INGEST_DEFECT_CHECKS[caught_by]
+    if check == suites.LANDING_LAYOUT:  # an unknown folder is reported by the source's owner
+        return check, suites.asset_name(landing_owner(defect["file"]))
+    entity = ENTITIES_BY_KEY[(defect["source"], defect["entity"])]
+    return check, suites.asset_name(entity)
 
 
 @pytest.mark.e2e
@@ -23,29 +37,26 @@ def test_generated_defects_are_caught_by_named_checks(qsettings):
     run = run_all(qsettings, run_id="gen")
     lines = (qsettings.ground_truth_dir / "defects.jsonl").read_text().splitlines()
     defects = [json.loads(x) for x in lines]
-    expected = {
-        (d["caught_by"].removeprefix("check:"), d["entity"])
-        for d in defects
-        if d["caught_by"].startswith("check:")
-    }
+    expected = {expected_check(d) for d in defects}
     assert {c for c, _ in expected} >= {
         "referential_integrity", "accepted_values", "value_ranges", "revenue_spike_anomaly",
-        "volume_anomaly", "null_rate_shift", "freshness",
+        "volume_anomaly", "null_rate_shift", "freshness", *suites.INGEST_CHECKS,
     }  # fmt: skip
-    failed = {(r.check_name, r.asset_key.split("/")[1]) for r in run.failures}
+    failed = {(r.check_name, r.asset_key) for r in run.failures}
     assert expected <= failed, sorted(expected - failed)
     # At 40 partners a few small CRM extracts swing enough to raise WARN anomalies; no
     # ERROR check may fail on data the generator did not break.
     false_errors = [
         r.summary() for r in run.failures
-        if r.severity == "ERROR" and (r.check_name, r.asset_key.split("/")[1]) not in expected
+        if r.severity == "ERROR" and (r.check_name, r.asset_key) not in expected
     ]  # fmt: skip
     assert false_errors == []
-    # Each hit names the extract file the defect was injected in.
+    # Each hit names the extract file (or, for a misplaced folder, the folder) of the defect.
     for d in defects:
-        if not d["caught_by"].startswith("check:") or d["caught_by"] == "check:freshness":
+        check, asset = expected_check(d)
+        if check == suites.FRESHNESS:
             continue
-        check = d["caught_by"].removeprefix("check:")
-        hits = [r for r in run.failures if r.check_name == check and
-                r.asset_key.endswith("/" + d["entity"])]  # fmt: skip
-        assert any(d["file"] in r.source_files for r in hits), (d, [h.source_files for h in hits])
+        hits = [r for r in run.failures if r.check_name == check and r.asset_key == asset]
+        assert any(
+            d["file"] == f or d["file"].startswith(f + "/") for r in hits for f in r.source_files
+        ), (d, [h.source_files for h in hits])
