@@ -177,7 +177,8 @@ def explain(
             """select score, band, previous_band, score_change, rank_in_segment, peer_group_size,
                    peer_segment, scorecard_version, is_rescored, is_early_warning, next_steps,
                    current_tier, recommended_tier, tier_recommendation, below_benchmark_metrics,
-                   is_restated, percentile_in_segment
+                   is_restated, percentile_in_segment, rescoring_id, is_version_change,
+                   partner_type, attributes_extract_date
                from marts.fct_partner_scores
                where partner_id = ? and period_grain = ? and period_start = ?""",
             [partner, grain, start],
@@ -218,16 +219,26 @@ def explain(
         below,
         restated,
         pct,
+        rescoring,
+        version_change,
+        partner_type,
+        attributes_extract,
     ) = head
     console.print(
         f"[bold]{partner}[/] {grain} starting {start}: score [bold]{float(score):.2f}[/] "
         f"{_band(band)} (previous band {_band(previous_band)}), change {_change(change)}"
     )
     console.print(
-        f"rank {rank} of {group} in peer segment '{segment}' (percentile {float(pct):.0f}); "
-        f"scorecard {version}{' (rescored)' if rescored else ''}"
+        f"rank {rank} of {group} in peer segment '{segment}' (percentile {float(pct):.0f}) "
+        f"as a {partner_type} (CRM extract of {attributes_extract}); "
+        f"scorecard {version}{f' (rescored by {rescoring})' if rescored else ''}"
         f"{'; [red]early warning[/]' if warning else ''}{'; inputs restated' if restated else ''}"
     )
+    if version_change:
+        console.print(
+            "previous period scored with another scorecard: the change includes the change of"
+            " method (no early warning on it)"
+        )
     console.print(f"tier {tier} -> recommended {recommended} ({tier_move})")
     if below:
         console.print(f"below tier benchmark: {below}")
