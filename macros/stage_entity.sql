@@ -1,9 +1,11 @@
-{% macro stage_entity(source_system, entity, key_column, columns) -%}
+{% macro stage_entity(source_system, entity, key_column, columns, key_filter=none) -%}
     {#- One current, corrected row per key from raw_<source_system>.<entity>:
         rows of blocked batches dropped, latest _extract_date then latest _source_row kept,
         then partner-ops corrections from raw_meta.corrections applied (latest submitted_at per
         record and column wins; the value is cast to the column's type, an uncastable value
-        leaves the column null). columns: list of [name, sql type] pairs, key included. -#}
+        leaves the column null). columns: list of [name, sql type] pairs, key included.
+        key_filter: optional select of keys to stage (incremental runs restage only changed keys;
+        dedup partitions by key, so restricting keys first gives the same rows for those keys). -#}
     {%- set raw_relation = source('raw_' ~ source_system, entity) -%}
     select
         {%- for column in columns %}
@@ -36,6 +38,9 @@
         from {{ raw_relation }} as raw_rows
         where {{ not_blocked('raw_rows._batch_id') }}
             and raw_rows.{{ key_column }} is not null
+            {%- if key_filter %}
+            and raw_rows.{{ key_column }} in ({{ key_filter }})
+            {%- endif %}
     ) as deduplicated
     left join (
         select

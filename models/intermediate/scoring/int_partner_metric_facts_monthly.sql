@@ -2,7 +2,19 @@
     sums over its trailing window. Volume metrics put their value in the numerator and the number
     of underlying records in the denominator; ratio metrics put the successes (or the summed
     measure, for averages) in the numerator and the eligible records in the denominator.
-    active_certifications is a point-in-time count and is computed in int_partner_metrics. -#}
+    active_certifications is a point-in-time count and is computed in int_partner_metrics.
+    Incremental by partner-month: inputs_fingerprint sums a hash of every input row of the
+    partner-month (portal events, the CRM and LMS record facts, the activity points settings); a
+    run recomputes only the partner-months whose fingerprint changed, so a new day, a late event
+    for an old month, a re-delivered extract, a block or its release, or a correction redo the
+    months they touch and nothing else. A partner-month left without facts is deleted. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    unique_key=['partner_id', 'activity_month'],
+    scope_marker='metric_key',
+    on_schema_change='fail',
+) }}
 
 with
 
@@ -38,7 +50,7 @@ activity_points_config as (
     select * from {{ ref('activity_points') }}
 ),
 
-record_facts as (
+crm_facts as (
     select
         partner_id,
         'closed_won_revenue' as metric_key,
@@ -135,28 +147,6 @@ record_facts as (
     from csat_responses
     where satisfaction_score is not null
 
-    union all
-    select
-        partner_id,
-        'event_attendance' as metric_key,
-        occurred_date as activity_date,
-        1 as numerator,
-        1 as denominator,
-        is_corrected
-    from activity_events
-    where event_type = 'event_attendance'
-),
-
-active_user_days as (
-    select
-        partner_id,
-        'portal_engagement' as metric_key,
-        occurred_date as activity_date,
-        1 as numerator,
-        1 as denominator,
-        max(case when is_corrected then 1 else 0 end) = 1 as is_corrected
-    from activity_events
-    group by partner_id, user_id, occurred_date
 ),
 
 first_completions as (
@@ -172,14 +162,7 @@ first_completions as (
     group by partner_id, learner_id, course_id
 ),
 
-activities as (
-    select
-        partner_id,
-        event_type as activity_type,
-        occurred_date as activity_date,
-        is_corrected
-    from activity_events
-    union all
+lms_activities as (
     select
         partner_id,
         case
@@ -191,6 +174,146 @@ activities as (
         is_corrected
     from learning_records
     where verb in ('completed', 'passed')
+),
+
+event_fingerprints as (
+    {#- fingerprints: one per partner-month over every input row that can produce a fact there -#}
+    select
+        partner_id,
+        cast({{ dbt.date_trunc('month', 'occurred_date') }} as date) as activity_month,
+        sum({{ row_fingerprint(
+            ['event_id', 'user_id', 'event_type', 'occurred_date', 'is_corrected']
+        ) }}) as fingerprint
+    from activity_events
+    where occurred_date is not null and partner_id is not null
+    group by partner_id, {{ dbt.date_trunc('month', 'occurred_date') }}
+),
+
+record_fingerprints as (
+    select
+        partner_id,
+        cast({{ dbt.date_trunc('month', 'activity_date') }} as date) as activity_month,
+        sum({{ row_fingerprint(
+            ['metric_key', 'activity_date', 'numerator', 'denominator', 'is_corrected']
+        ) }}) as fingerprint
+    from (
+        select * from crm_facts
+        union all
+        select * from first_completions
+        union all
+        select
+            partner_id,
+            activity_type as metric_key,
+            activity_date,
+            1 as numerator,
+            1 as denominator,
+            is_corrected
+        from lms_activities
+    ) as record_inputs
+    where activity_date is not null and partner_id is not null
+    group by partner_id, {{ dbt.date_trunc('month', 'activity_date') }}
+),
+
+settings_fingerprint as (
+    {#- the points settings and this model's own SQL apply to every partner-month: a change
+        to either redoes them all -#}
+    select
+        coalesce(sum({{ row_fingerprint(
+            ['activity_type', 'points', 'monthly_cap_points']
+        ) }}), 0)
+        + {{ row_fingerprint(["'" ~ model.checksum.checksum ~ "'"]) }} as fingerprint
+    from activity_points_config
+),
+
+partner_month_fingerprints as (
+    select
+        inputs.partner_id,
+        inputs.activity_month,
+        sum(inputs.fingerprint) + max(settings_fingerprint.fingerprint) as inputs_fingerprint
+    from (
+        select * from event_fingerprints
+        union all
+        select * from record_fingerprints
+    ) as inputs
+    cross join settings_fingerprint
+    group by inputs.partner_id, inputs.activity_month
+),
+
+scope as (
+    {#- the partner-months to (re)compute: all in a full build; in an incremental run those
+        whose inputs changed, appeared or disappeared -#}
+    {%- if is_incremental() %}
+        select
+            coalesce(current_months.partner_id, stored_fingerprints.partner_id) as partner_id,
+            coalesce(current_months.activity_month, stored_fingerprints.activity_month)
+                as activity_month
+        from partner_month_fingerprints as current_months
+        full outer join (
+            select distinct
+                partner_id,
+                activity_month,
+                inputs_fingerprint
+            from {{ this }}
+        ) as stored_fingerprints
+            on current_months.partner_id = stored_fingerprints.partner_id
+            and current_months.activity_month = stored_fingerprints.activity_month
+        where current_months.inputs_fingerprint
+            is distinct from stored_fingerprints.inputs_fingerprint
+    {%- else %}
+        select
+            partner_id,
+            activity_month
+        from partner_month_fingerprints
+    {%- endif %}
+),
+
+scoped_events as (
+    {#- only the events of partner-months in scope are aggregated -#}
+    select activity_events.*
+    from activity_events
+    {%- if is_incremental() %}
+    inner join scope
+        on activity_events.partner_id = scope.partner_id
+        and cast({{ dbt.date_trunc('month', 'activity_events.occurred_date') }} as date)
+        = scope.activity_month
+    {%- endif %}
+),
+
+record_facts as (
+    select * from crm_facts
+    union all
+    select
+        partner_id,
+        'event_attendance' as metric_key,
+        occurred_date as activity_date,
+        1 as numerator,
+        1 as denominator,
+        is_corrected
+    from scoped_events
+    where event_type = 'event_attendance'
+),
+
+active_user_days as (
+    select
+        partner_id,
+        'portal_engagement' as metric_key,
+        occurred_date as activity_date,
+        1 as numerator,
+        1 as denominator,
+        max(case when is_corrected then 1 else 0 end) = 1 as is_corrected
+    from scoped_events
+    group by partner_id, user_id, occurred_date
+),
+
+activities as (
+    select
+        partner_id,
+        event_type as activity_type,
+        occurred_date as activity_date,
+        is_corrected
+    from scoped_events
+    union all
+    select * from lms_activities
 ),
 
 activity_points_by_type as (
@@ -246,10 +369,32 @@ monthly_points as (
     group by partner_id, activity_month
 ),
 
-final as (
+facts as (
     select * from monthly_facts
     union all
     select * from monthly_points
+),
+
+final as (
+    {#- facts of the partner-months in scope; a partner-month in scope without facts keeps one
+        row with a null metric_key, which only tells the incremental strategy to delete it -#}
+    select
+        scope.partner_id,
+        facts.metric_key,
+        scope.activity_month,
+        facts.numerator,
+        facts.denominator,
+        facts.has_corrections,
+        partner_month_fingerprints.inputs_fingerprint
+    from scope
+    left join facts
+        on scope.partner_id = facts.partner_id
+        and scope.activity_month = facts.activity_month
+    left join partner_month_fingerprints
+        on scope.partner_id = partner_month_fingerprints.partner_id
+        and scope.activity_month = partner_month_fingerprints.activity_month
+    {# tombstones only mean something to an incremental run #}
+    where {{ 'true' if is_incremental() else 'facts.metric_key is not null' }}
 )
 
 select * from final

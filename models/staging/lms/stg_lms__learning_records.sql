@@ -1,4 +1,13 @@
-{#- Learning-management records: enrolments, completions, passes and fails. One row per record_id: see stage_entity for dedup, blocks, corrections. -#}
+{#- Learning-management records: enrolments, completions, passes and fails. One row per record_id: see stage_entity for dedup, blocks, corrections.
+    Incremental: a run restages only the records of changed batches and corrections
+    (see stage_entity_incremental), a record left without a current row is deleted. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    unique_key='record_id',
+    scope_marker='loaded_at',
+    on_schema_change='fail',
+) }}
 {%- set columns = [
         ['record_id', 'varchar'],
         ['learner_id', 'varchar'],
@@ -15,7 +24,7 @@
 with
 
 staged as (
-    {{ stage_entity('lms', 'learning_records', 'record_id', columns) | indent(4) }}
+    {{ stage_entity_incremental('lms', 'learning_records', 'record_id', columns) | indent(4) }}
 ),
 
 final as (

@@ -1,4 +1,13 @@
-{#- Partner-portal activity events, one JSON object per line. One row per event_id: see stage_entity for dedup, blocks, corrections. -#}
+{#- Partner-portal activity events, one JSON object per line. One row per event_id: see stage_entity for dedup, blocks, corrections.
+    Incremental: a run restages only the events of changed batches and corrections
+    (see stage_entity_incremental), an event left without a current row is deleted. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    unique_key='event_id',
+    scope_marker='loaded_at',
+    on_schema_change='fail',
+) }}
 {%- set columns = [
         ['event_id', 'varchar'],
         ['partner_id', 'varchar'],
@@ -10,8 +19,8 @@
 
 with
 
-staged as (
-    {{ stage_entity('portal', 'activity_events', 'event_id', columns) | indent(4) }}
+scoped as (
+    {{ stage_entity_incremental('portal', 'activity_events', 'event_id', columns) | indent(4) }}
 ),
 
 final as (
@@ -26,7 +35,7 @@ final as (
         extract_date,
         batch_id,
         loaded_at
-    from staged
+    from scoped
 )
 
 select * from final
