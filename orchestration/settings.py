@@ -98,6 +98,13 @@ class Settings(BaseModel):
     def dbt_log_dir(self) -> Path:
         return self.data_dir / "dbt" / "logs"
 
+    @cached_property
+    def dbt_manifest_cache_dir(self) -> Path:
+        """dbt manifests by project hash, shared by all data dirs (orchestration/dbt_project.py)."""
+        user_cache = Path(_env("XDG_CACHE_HOME", str(Path.home() / ".cache")) or "")
+        cache = Path(_env("PARTNERSCORE_CACHE_DIR", str(user_cache / "partnerscore")) or "")
+        return cache / "dbt-manifests"
+
     def ensure_dirs(self) -> None:
         for path in (
             self.landing_dir,

@@ -414,20 +414,16 @@ def _table_rows(database: Path, schemas: tuple[str, ...] | None, settings: Setti
 
 
 def ensure_dbt_manifest(settings: Settings) -> None:
-    """Parse the dbt project into this data dir's target before Dagster loads definitions.
+    """Make the bench data dir's dbt manifest current before Dagster loads definitions.
 
-    ``run_job`` prepares the manifest through ``orchestration.defs.dbt.project``, but
-    importing that package builds the dbt assets first, which needs the manifest: on a
-    fresh data directory that fails. Parsing here, with dagster-dbt directly, avoids it.
+    Importing ``orchestration.defs.dbt`` builds the dbt assets, which needs the manifest; a
+    fresh bench data dir takes it from the shared manifest cache (``prepare_manifest``), so
+    it parses only when the dbt project changed since any data dir last parsed it.
     """
-    if (settings.dbt_target_dir / "manifest.json").exists():
-        return  # run_job re-parses it when the dbt project changed
-    from dagster_dbt import DbtProject
+    from orchestration.dbt_project import prepare_manifest
 
-    project = DbtProject(
-        project_dir=PROJECT_DIR, target_path=settings.dbt_target_dir, profiles_dir=PROJECT_DIR
-    )
-    project.preparer.prepare(project)
+    settings.export_env()
+    prepare_manifest()
 
 
 def run_pipeline(

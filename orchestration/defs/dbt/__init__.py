@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations`: Dagster reads the context annotation at runtime.
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,8 +13,15 @@ from dagster_dbt import (
     DbtCliResource,
     dbt_assets,
 )
+from pydantic import Field
 
-from orchestration.dbt_project import build_dbt_project, dbt_executable
+from orchestration.dbt_project import (
+    build_dbt_project,
+    dbt_executable,
+    keep_partial_parse,
+    needs_full_refresh,
+    record_incremental_build,
+)
 from orchestration.warehouse import WAREHOUSE_POOL
 
 dbt_project = build_dbt_project()
@@ -38,6 +46,13 @@ class LayeredTranslator(DagsterDbtTranslator):
         return dbt_resource_props["schema"]
 
 
+class DbtBuildConfig(dg.Config):
+    full_refresh: bool = Field(
+        default=False,
+        description="Rebuild the incremental models from all of history (dbt --full-refresh).",
+    )
+
+
 translator = LayeredTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
@@ -48,9 +63,20 @@ translator = LayeredTranslator(settings=DagsterDbtTranslatorSettings(enable_asse
     pool=WAREHOUSE_POOL,
     name="dbt_warehouse",
 )
-def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
     """Seeds, staging, intermediate and mart models, snapshots and their dbt tests: one `dbt build`."""
-    yield from dbt.cli(["build"], context=context).stream()
+    args = ["build"]
+    # Incremental models keep rows computed by the SQL of their day: rebuild them when it changed.
+    if config.full_refresh or needs_full_refresh(dbt_project):
+        args.append("--full-refresh")
+    invocation = dbt.cli(args, context=context)
+    try:
+        yield from invocation.stream()
+    finally:
+        keep_partial_parse(invocation.target_path, dbt_project)
+        results = invocation.target_path / "run_results.json"
+        if results.exists():
+            record_incremental_build(dbt_project, json.loads(results.read_text()))
 
 
 resources = {
