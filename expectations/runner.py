@@ -31,7 +31,7 @@ from expectations.results import (
     utcnow,
     write_results,
 )
-from orchestration.extracts import ENTITIES, ENTITIES_BY_KEY, Entity
+from orchestration.extracts import ENTITIES_BY_KEY, Entity
 from orchestration.ingest import ensure_raw_schema
 from orchestration.ingest.landing import scan_landing
 from orchestration.settings import Settings
@@ -193,20 +193,8 @@ def _ingest_checks(conn, entity: Entity, batches: list[BatchInfo], result) -> li
     return out
 
 
-def landing_owner(path: str) -> Entity:
-    """The entity whose check reports a landing-zone path: the entity for paths inside its
-    folder; otherwise the first entity of the source (crm: partners), or of all sources."""
-    parts = path.split("/")
-    if len(parts) >= 3 and (entity := ENTITIES_BY_KEY.get((parts[0], parts[1]))):
-        return entity
-    for entity in ENTITIES:
-        if entity.source == parts[0]:
-            return entity
-    return ENTITIES[0]
-
-
 def _landing_layout(entity: Entity, landing_dir: Path, result) -> Pending:
-    problems = [p for p in scan_landing(landing_dir).problems if landing_owner(p.path) == entity]
+    problems = [p for p in scan_landing(landing_dir).problems if suites.landing_owner(p.path) == entity]
     r = result(
         suites.LANDING_LAYOUT, None, observed_value=float(len(problems)),
         threshold="0 unknown folders or files", rows_affected=0,

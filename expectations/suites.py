@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestration.extracts import DUCKDB_TYPES, ENTITIES, LINEAGE_COLUMNS, Entity
+from orchestration.extracts import (
+    DUCKDB_TYPES,
+    ENTITIES,
+    ENTITIES_BY_KEY,
+    LINEAGE_COLUMNS,
+    Entity,
+)
 
 # Check names shared with the demo generator's ``caught_by`` (``check:<name>``).
 SCHEMA = "schema"
@@ -166,6 +172,27 @@ def nullable_columns(entity: Entity) -> list[str]:
 
 def asset_name(entity: Entity) -> str:
     return f"{entity.raw_schema}/{entity.name}"
+
+
+def landing_owner(path: str) -> Entity:
+    """The entity whose check reports a landing-zone path: the entity for paths inside its
+    folder; otherwise the first entity of the source (crm: partners), or of all sources."""
+    parts = path.split("/")
+    if len(parts) >= 3 and (entity := ENTITIES_BY_KEY.get((parts[0], parts[1]))):
+        return entity
+    return next((e for e in ENTITIES if e.source == parts[0]), ENTITIES[0])
+
+
+def defect_check(defect: dict) -> tuple[str, str]:
+    """(check, asset) that must fail for a demo-generator defect, from its ``caught_by``."""
+    caught_by = defect["caught_by"]
+    if caught_by.startswith("check:"):
+        check = caught_by.removeprefix("check:")
+    else:
+        check = INGEST_DEFECT_CHECKS[caught_by]
+    if check == LANDING_LAYOUT:
+        return check, asset_name(landing_owner(defect["file"]))
+    return check, asset_name(ENTITIES_BY_KEY[(defect["source"], defect["entity"])])
 
 
 def raw_entities() -> tuple[Entity, ...]:

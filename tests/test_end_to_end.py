@@ -10,9 +10,13 @@ import json
 import subprocess
 
 import pytest
+from typer.testing import CliRunner
 
+from expectations.suites import defect_check
+from orchestration.cli.app import app as cli
 from orchestration.defs.jobs import PIPELINE_JOB_NAME
 from orchestration.pipeline import run_job
+from orchestration.serving.publish import published_status
 from orchestration.settings import PROJECT_DIR, get_settings
 from orchestration.warehouse import connect
 
@@ -113,7 +117,7 @@ def test_defects_are_quarantined_or_rejected_with_reconciled_counts(tmp_path, mo
 
     outcome = run_job(settings, PIPELINE_JOB_NAME)
 
-    assert not outcome.success  # unreadable files fail their asset, naming the file
+    assert not outcome.success  # unreadable files fail the blocking files_readable check
     defects = [
         json.loads(line)
         for line in (settings.ground_truth_dir / "defects.jsonl").read_text().splitlines()
@@ -145,3 +149,44 @@ def test_defects_are_quarantined_or_rejected_with_reconciled_counts(tmp_path, mo
     for defect in defects:
         if defect["caught_by"] == "ingest:rejected_file":
             assert defect["file"] in failure_text, defect
+
+    # Partner ops hear of every injected defect kind, through the CLI they use.
+    listed = CliRunner().invoke(cli, ["alerts", "--format", "json"], env=_env(settings))
+    assert listed.exit_code == 0, listed.output
+    alerted = {(a["check_name"], a["asset_key"]) for a in json.loads(listed.output)}
+    missing = {d["kind"]: defect_check(d) for d in defects if defect_check(d) not in alerted}
+    assert missing == {}, sorted(alerted)
+
+    # The next run builds the scores without the blocked batches and keeps them out.
+    again = run_job(settings, PIPELINE_JOB_NAME)
+    assert again.success, again.failures
+    with connect(settings, read_only=True) as conn:
+        blocked = [
+            r[0]
+            for r in conn.execute(
+                "select batch_id from raw_meta.blocked_batches where released_at is null"
+            ).fetchall()
+        ]
+        assert len(blocked) >= 4  # at least the four partial (one rejected file) extracts
+        leaked = conn.execute(
+            f"""
+            select count(*) from (
+                {" union all ".join(f"select batch_id from staging.{m}" for m in STAGING_MODELS)}
+            ) where batch_id in (select unnest(?::varchar[]))
+            """,
+            [blocked],
+        ).fetchone()[0]
+        staged = conn.execute("select count(*) from staging.stg_crm__opportunities").fetchone()[0]
+    assert leaked == 0 and staged > 0
+    assert published_status(settings)["is_stale"] is True  # built without blocked extracts
+
+
+STAGING_MODELS = [
+    "stg_crm__partners", "stg_crm__opportunities", "stg_crm__deal_registrations",
+    "stg_crm__leads", "stg_crm__csat_responses", "stg_crm__renewals",
+    "stg_portal__activity_events", "stg_lms__learning_records",
+]  # fmt: skip
+
+
+def _env(settings) -> dict[str, str]:
+    return {"PARTNERSCORE_DATA_DIR": str(settings.data_dir)}

@@ -8,24 +8,11 @@ import json
 import pytest
 
 from expectations import suites
-from expectations.runner import landing_owner, run_all
-from orchestration.extracts import ENTITIES, ENTITIES_BY_KEY
+from expectations.runner import run_all
+from orchestration.extracts import ENTITIES
 from orchestration.generate import generate_demo
 from orchestration.ingest import ingest_entity
 from orchestration.warehouse import connect
-
-
-def expected_check(defect: dict) -> tuple[str, str]:
-    """(check name, asset) that must fail for an injected defect, from its ``caught_by``."""
-    caught_by = defect["caught_by"]
-    if caught_by.startswith("check:"):
-        check = caught_by.removeprefix("check:")
-    else:
-        check = suites.INGEST_DEFECT_CHECKS[caught_by]
-    if check == suites.LANDING_LAYOUT:  # an unknown folder is reported by the source's owner
-        return check, suites.asset_name(landing_owner(defect["file"]))
-    entity = ENTITIES_BY_KEY[(defect["source"], defect["entity"])]
-    return check, suites.asset_name(entity)
 
 
 @pytest.mark.e2e
@@ -37,7 +24,7 @@ def test_generated_defects_are_caught_by_named_checks(qsettings):
     run = run_all(qsettings, run_id="gen")
     lines = (qsettings.ground_truth_dir / "defects.jsonl").read_text().splitlines()
     defects = [json.loads(x) for x in lines]
-    expected = {expected_check(d) for d in defects}
+    expected = {suites.defect_check(d) for d in defects}
     assert {c for c, _ in expected} >= {
         "referential_integrity", "accepted_values", "value_ranges", "revenue_spike_anomaly",
         "volume_anomaly", "null_rate_shift", "freshness", *suites.INGEST_CHECKS,
@@ -53,7 +40,7 @@ def test_generated_defects_are_caught_by_named_checks(qsettings):
     assert false_errors == []
     # Each hit names the extract file (or, for a misplaced folder, the folder) of the defect.
     for d in defects:
-        check, asset = expected_check(d)
+        check, asset = suites.defect_check(d)
         if check == suites.FRESHNESS:
             continue
         hits = [r for r in run.failures if r.check_name == check and r.asset_key == asset]
