@@ -59,9 +59,15 @@ def volume_band(history: pd.DataFrame, extract_date: date, cfg: Volume) -> Band 
         if lag:
             i = lag[0]
             before = earlier.iloc[max(0, i - cfg.window) : i]["row_count"].astype(float)
-            base = float(np.median(before)) if len(before) else 0.0
-            if base > 0:
-                factor = float(earlier.iloc[i]["row_count"]) / base
+            base, base_spread, _ = robust_band(before.tolist() or [0.0], cfg.k, 0.0)
+            settled = len(before) >= cfg.min_history and base_spread <= (
+                cfg.min_relative_change * base
+            )
+            year_ago = float(earlier.iloc[i]["row_count"])
+            # A season is a year-ago departure beyond count noise from a settled level; a
+            # young source's ramp-up or one noisy month would otherwise skew the band.
+            if settled and base > 0 and abs(year_ago - base) > cfg.k * np.sqrt(base):
+                factor = year_ago / base
                 center, spread = center * factor, spread * factor
     # Counts carry Poisson noise: small batches need at least k * sqrt(expected) of slack.
     allowed = max(cfg.k * spread, cfg.min_relative_change * center, cfg.k * np.sqrt(center))
@@ -106,6 +112,14 @@ UNBLOCKED = (
 )
 
 
+# A won deal the pipeline never showed: first delivered already closed, in the extract that
+# covers its closing month, though created in an earlier month.
+_UNSEEN = (
+    "f.first_extract_date > date_trunc('month', o.closed_date) "
+    "and date_trunc('month', o.created_date) < date_trunc('month', o.closed_date)"
+)
+
+
 def revenue_spikes(
     conn: duckdb.DuckDBPyConnection, months: list[date], cfg: RevenueSpike
 ) -> pd.DataFrame:
@@ -113,8 +127,11 @@ def revenue_spikes(
 
     Support signals (opportunities created, deal registrations submitted, portal events) are
     each compared with their own trailing monthly level; the support ratio is their mean,
-    each capped at 3. ``excess`` > 0 flags revenue >= ratio x baseline with support at most
-    ``support_ratio_max``.
+    each capped at 3. Only revenue the pipeline never showed counts towards a spike: won deals
+    whose opportunity first appears, already closed, in the extract of the month it closed
+    although it was created in an earlier month (a big deal that was in the pipeline for
+    months is lumpy, not suspicious). ``excess`` > 0 flags unseen revenue >= ratio x baseline
+    with support at most ``support_ratio_max``.
     """
     if not months or not _table_exists(conn, "raw_crm", "opportunities"):
         return pd.DataFrame()
@@ -146,10 +163,17 @@ def revenue_spikes(
                 partition by opportunity_id order by _extract_date desc, _loaded_at desc
             ) = 1
         ),
+        first_extract as (
+            select opportunity_id, min(_extract_date) as first_extract_date
+            from raw_crm.opportunities where {UNBLOCKED} group by all
+        ),
         won as (
-            select partner_id, date_trunc('month', closed_date) as month,
-                   sum(amount)::double as revenue, count(*) as deals
-            from opps where stage = 'closed_won' and closed_date is not null group by all
+            select o.partner_id, date_trunc('month', o.closed_date) as month,
+                   sum(o.amount)::double as revenue, count(*) as deals,
+                   coalesce(sum(o.amount) filter (where {_UNSEEN}), 0)::double as unseen_revenue,
+                   count(*) filter (where {_UNSEEN}) as unseen_deals
+            from opps o join first_extract f using (opportunity_id)
+            where o.stage = 'closed_won' and o.closed_date is not null group by all
         ),
         signals as ({signal_union}),
         first_seen as (
@@ -158,7 +182,7 @@ def revenue_spikes(
             ) group by all
         ),
         targets as (
-            select w.partner_id, w.month, w.revenue, w.deals
+            select w.partner_id, w.month, w.revenue, w.deals, w.unseen_revenue, w.unseen_deals
             from won w where w.month in ({months_sql})
         ),
         baseline as (
@@ -184,8 +208,10 @@ def revenue_spikes(
                    sum(current_n) as activity_this_month
             from signal_levels where trailing_n > 0 group by all
         )
-        select t.partner_id, t.month, t.revenue, t.deals, b.baseline_revenue,
-               t.revenue / greatest(b.baseline_revenue, {cfg.min_baseline}) as revenue_ratio,
+        select t.partner_id, t.month, t.revenue, t.deals, t.unseen_revenue, t.unseen_deals,
+               b.baseline_revenue,
+               t.unseen_revenue / greatest(b.baseline_revenue, {cfg.min_baseline})
+                   as revenue_ratio,
                coalesce(s.support_ratio, 0) as support_ratio,
                coalesce(s.activity_this_month, 0) as activity_this_month,
                date_diff('month', f.first_month, t.month) as history_months

@@ -194,7 +194,9 @@ def _ingest_checks(conn, entity: Entity, batches: list[BatchInfo], result) -> li
 
 
 def _landing_layout(entity: Entity, landing_dir: Path, result) -> Pending:
-    problems = [p for p in scan_landing(landing_dir).problems if suites.landing_owner(p.path) == entity]
+    problems = [
+        p for p in scan_landing(landing_dir).problems if suites.landing_owner(p.path) == entity
+    ]
     r = result(
         suites.LANDING_LAYOUT, None, observed_value=float(len(problems)),
         threshold="0 unknown folders or files", rows_affected=0,
@@ -440,9 +442,10 @@ def _revenue_spikes(conn, cfg: QualityConfig, batches, result) -> list[Pending]:
         r = result(
             suites.REVENUE_SPIKE_ANOMALY, b,
             observed_value=float(rows["revenue_ratio"].max()) if not rows.empty else None,
-            threshold=(f"< {spike.ratio:g}x trailing revenue unless activity "
+            threshold=(f"< {spike.ratio:g}x trailing revenue in deals never seen in the pipeline, "
+                       f"unless activity "
                        f"> {spike.support_ratio_max:g} of its trailing level"),
-            rows_affected=int(flagged["deals"].sum()) if partners else 0,
+            rows_affected=int(flagged["unseen_deals"].sum()) if partners else 0,
             partner_ids=partners,
             details={"month": month.isoformat(), "partners_evaluated": len(rows),
                      "flagged": _records(flagged)},

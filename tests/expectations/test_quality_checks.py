@@ -10,8 +10,9 @@ import pytest
 from quality_builders import TODAY, Spec, build, build_scores, insert
 
 from expectations import anomalies
-from expectations.config import Volume, load_config
+from expectations.config import RevenueSpike, Volume, load_config
 from expectations.runner import check_marts, run_all
+from orchestration.ingest import ensure_raw_schema
 from orchestration.warehouse import connect
 
 # defect kind -> (check that must catch it, asset, partners it must name or None)
@@ -173,3 +174,47 @@ def test_results_table_columns(qsettings):
     assert json.loads(row[9]) == ["P99999"]
     assert json.loads(row[10])["violations_by_column"] == {"partner_id": 1}
     assert json.loads(row[11]) == ["crm/opportunities/2026-11-01/opportunities.csv.gz"]
+
+
+def test_volume_band_ignores_a_ramp_up_as_season():
+    """A source's first months fill up (302, 432, ...): a year later that is not a season."""
+    months = pd.date_range("2024-12-01", periods=18, freq="MS")
+    counts = [300, 430, 620, 780, 1000, 1020, *([1150, 1200, 1180, 1210] * 3)]
+    history = pd.DataFrame({"extract_date": months, "row_count": counts})
+    band = anomalies.volume_band(history, pd.Timestamp("2026-03-01").date(), Volume())
+    assert band.seasonal_factor is None
+    assert band.excess(1236) <= 0  # the settled level, not 1.8x it
+
+
+def _opportunity(conn, opp_id, extract, *, created, closed, amount, stage="closed_won"):
+    conn.execute(
+        """insert into raw_crm.opportunities (opportunity_id, partner_id, amount, currency,
+               stage, created_date, closed_date, _extract_date, _batch_id, _loaded_at)
+           values (?, 'P00001', ?, 'USD', ?, ?, ?, ?, 'b-' || ?, now())""",
+        [opp_id, amount, stage, created, closed, extract, extract],
+    )
+
+
+def test_revenue_spike_counts_only_deals_the_pipeline_never_showed(qsettings):
+    """A big win that sat in the pipeline is lumpy, not suspicious; one first delivered
+    already closed, months after its creation, with no activity behind it is flagged."""
+    with connect(qsettings) as conn:
+        ensure_raw_schema(conn)
+        for m in range(1, 7):  # six months of small wins
+            _opportunity(conn, f"O-{m}", f"2026-{m + 1:02d}-01", created=f"2026-{m:02d}-01",
+                         closed=f"2026-{m:02d}-15", amount=1000)  # fmt: skip
+        # Seen open in the March extract, closed big in July.
+        _opportunity(conn, "O-seen", "2026-03-01", created="2026-02-10", closed=None,
+                     amount=50_000, stage="negotiation")  # fmt: skip
+        _opportunity(conn, "O-seen", "2026-08-01", created="2026-02-10", closed="2026-07-20",
+                     amount=50_000)  # fmt: skip
+        july = pd.Timestamp("2026-07-01").date()
+        frame = anomalies.revenue_spikes(conn, [july], RevenueSpike())
+        assert float(frame["excess"].max()) < 0  # lumpy but seen: no spike
+        # Never seen before, created in January, delivered closed with July's extract.
+        _opportunity(conn, "O-ghost", "2026-08-01", created="2026-01-05", closed="2026-07-25",
+                     amount=60_000)  # fmt: skip
+        frame = anomalies.revenue_spikes(conn, [july], RevenueSpike())
+    row = frame.iloc[0]
+    assert row["unseen_deals"] == 1 and row["unseen_revenue"] == 60_000
+    assert row["excess"] > 0
