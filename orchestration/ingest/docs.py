@@ -98,8 +98,9 @@ landing/lms/learning_records/2025-03-01/learning_records.xapi.jsonl.gz
 Every row read is either loaded or quarantined; per file the manifest stores
 `rows_read = rows_loaded + rows_quarantined`.
 
-A file is **rejected** (manifest status `rejected`, message in `error`, the asset run fails after
-the other files are committed) when it is:
+A file is **rejected** (manifest status `rejected`, message in `error`; the other files are
+committed, then the raw asset's blocking ERROR check `files_readable` fails naming the file, blocks
+the partial extract and alerts, and the run fails) when it is:
 
 - a truncated or corrupt gzip file, or named `.gz` without being gzip-compressed;
 - in the wrong format (e.g. JSON in a `.csv` file, CSV in a `.jsonl` file, not Parquet);
