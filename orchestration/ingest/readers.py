@@ -23,8 +23,11 @@ import duckdb
 
 from orchestration.extracts import Entity
 from orchestration.ingest.checked import (
-    CHECKED,
+    RetryCarefully,
+    Target,
     delete_file_rows,
+    execute,
+    extra_keys,
     file_rows,
     insert_checked,
     insert_malformed,
@@ -170,11 +173,14 @@ def _check_encoding_rejects(conn: duckdb.DuckDBPyConnection, header_lines: int) 
         )
 
 
-def _append_malformed(conn: duckdb.DuckDBPyConnection, file_index: int, header_lines: int) -> None:
+def _append_malformed(
+    conn: duckdb.DuckDBPyConnection, target: Target, file_index: int, header_lines: int
+) -> None:
     """Rows DuckDB's reader could not split (wrong field count, bad quoting) are checked too,
     with their line number and original text, to be quarantined."""
     insert_malformed(
         conn,
+        target,
         file_index,
         f"""
         select
@@ -217,29 +223,38 @@ def _renumber_sql(conn: duckdb.DuckDBPyConnection, header_lines: int) -> str:
 
 def stage_file(
     conn: duckdb.DuckDBPyConnection,
-    entity: Entity,
+    target: Target,
     file: LandingFile,
     file_index: int,
     mappings: tuple[ColumnMapping, ...],
 ) -> StagedFile:
-    """Check one file's rows into the checked table as ``_file = file_index``; raise
-    FileRejected if the file is unusable (its rows are then removed again)."""
+    """Check one file's rows into the target as file ``file_index``; raise FileRejected if the
+    file is unusable (its rows are then removed again), or RetryCarefully (direct target)."""
+    entity = target.entity
     try:
         if file.file_format == "csv":
-            return _stage_csv(conn, entity, file, file_index, mappings)
-        if file.file_format == "jsonl":
-            return _stage_jsonl(conn, entity, file, file_index)
-        if file.file_format == "xapi":
-            return _stage_xapi(conn, entity, file, file_index)
-        if file.file_format == "parquet":
-            return _stage_parquet(conn, entity, file, file_index, mappings)
-        raise FileRejected(f"unsupported format {file.file_format}")
+            staged = _stage_csv(conn, target, file, file_index, mappings)
+        elif file.file_format == "jsonl":
+            staged = _stage_jsonl(conn, target, file, file_index)
+        elif file.file_format == "xapi":
+            staged = _stage_xapi(conn, target, file, file_index)
+        elif file.file_format == "parquet":
+            staged = _stage_parquet(conn, target, file, file_index, mappings)
+        else:
+            raise FileRejected(f"unsupported format {file.file_format} for {entity.name}")
+    except RetryCarefully:
+        raise  # the transaction is aborted: its rollback removes everything
     except FileRejected:
-        delete_file_rows(conn, file_index)
+        delete_file_rows(conn, target, file_index)
+        _cleanup(conn)
         raise
-    finally:
-        conn.execute(f"drop table if exists {_FILE}")
-        _drop_rejects(conn)
+    _cleanup(conn)
+    return staged
+
+
+def _cleanup(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(f"drop table if exists {_FILE}")
+    _drop_rejects(conn)
 
 
 def _check_header(
@@ -269,7 +284,7 @@ def _check_header(
 
 def _insert_rows(
     conn: duckdb.DuckDBPyConnection,
-    entity: Entity,
+    target: Target,
     file_index: int,
     present: dict[str, str],
     extras: list[str],
@@ -277,6 +292,7 @@ def _insert_rows(
     row_source: str,
 ) -> None:
     """Check rows of a tabular source (CSV, Parquet) whose columns are named by the header."""
+    entity = target.entity
     exprs = [
         f"{_mapped(entity, c.name, _ident(present[c.name]), mapping)} as {_ident(c.name)}"
         if c.name in present
@@ -292,7 +308,7 @@ def _insert_rows(
     )
     insert_checked(
         conn,
-        entity,
+        target,
         file_index,
         f"""
         select _row, {", ".join(exprs)}, {extra} as _extra_columns,
@@ -304,7 +320,7 @@ def _insert_rows(
 
 def _stage_csv(
     conn: duckdb.DuckDBPyConnection,
-    entity: Entity,
+    target: Target,
     file: LandingFile,
     file_index: int,
     mappings: tuple[ColumnMapping, ...],
@@ -317,7 +333,7 @@ def _stage_csv(
         header = next(csv.reader(io.StringIO(text)))
     except (StopIteration, csv.Error) as exc:
         raise FileRejected("is empty or has no CSV header row") from exc
-    mapping, present, extras = _check_header(entity, header, mappings)
+    mapping, present, extras = _check_header(target.entity, header, mappings)
     columns = "{" + ", ".join(f"{_q(h)}: 'VARCHAR'" for h in header) + "}"
     scan = f"""
         read_csv(
@@ -332,31 +348,33 @@ def _stage_csv(
     _drop_rejects(conn)
     direct = f"select * exclude (ordinality), ordinality as _row from {scan}"
     try:
-        _insert_rows(conn, entity, file_index, present, extras, mapping, direct)
+        _insert_rows(conn, target, file_index, present, extras, mapping, direct)
         rejected = conn.execute(f"select count(*) from {_REJ}").fetchone()
         if not rejected or not rejected[0]:
-            return _finish(conn, file_index, extras, mapping)
+            return _finish(conn, target, file_index, extras, mapping)
     except duckdb.Error:
-        pass
-    delete_file_rows(conn, file_index)
+        pass  # careful load only: a direct load raised RetryCarefully instead
+    delete_file_rows(conn, target, file_index)
     _drop_rejects(conn)
     try:
-        conn.execute(f"create or replace temp table {_FILE} as select * from {scan}")
+        execute(conn, target, f"create or replace temp table {_FILE} as select * from {scan}")
     except duckdb.Error as exc:
         raise FileRejected(f"unreadable as CSV ({str(exc).splitlines()[0]})") from exc
     _check_encoding_rejects(conn, 1)
-    _insert_rows(conn, entity, file_index, present, extras, mapping, _renumber_sql(conn, 1))
-    _append_malformed(conn, file_index, 1)
-    return _finish(conn, file_index, extras, mapping)
+    _insert_rows(conn, target, file_index, present, extras, mapping, _renumber_sql(conn, 1))
+    _append_malformed(conn, target, file_index, 1)
+    return _finish(conn, target, file_index, extras, mapping)
 
 
 def _finish(
     conn: duckdb.DuckDBPyConnection,
+    target: Target,
     file_index: int,
     extras: list[str],
     mapping: ColumnMapping | None,
 ) -> StagedFile:
-    return StagedFile(file_rows(conn, file_index), extras, mapping.name if mapping else None)
+    rows = file_rows(conn, target, file_index)
+    return StagedFile(rows, extras, mapping.name if mapping else None)
 
 
 def _lines_scan(file: LandingFile) -> str:
@@ -370,12 +388,16 @@ def _lines_scan(file: LandingFile) -> str:
     """
 
 
-def _read_lines(conn: duckdb.DuckDBPyConnection, file: LandingFile) -> None:
+def _read_lines(conn: duckdb.DuckDBPyConnection, target: Target, file: LandingFile) -> None:
     """Each line as one text value: JSON never contains a raw 0x1f, so it is a safe delimiter,
     and invalid JSON on one line is caught on that line instead of failing the file."""
     _drop_rejects(conn)
     try:
-        conn.execute(f"create or replace temp table {_FILE} as select * from {_lines_scan(file)}")
+        execute(
+            conn,
+            target,
+            f"create or replace temp table {_FILE} as select * from {_lines_scan(file)}",
+        )
     except duckdb.Error as exc:
         raise FileRejected(f"unreadable as JSON lines ({str(exc).splitlines()[0]})") from exc
     _check_encoding_rejects(conn, 0)
@@ -431,7 +453,7 @@ def _json_lines_source(parse: str, select: str, rows: str, careful: bool) -> str
 
 def _stage_json_lines(
     conn: duckdb.DuckDBPyConnection,
-    entity: Entity,
+    target: Target,
     file: LandingFile,
     file_index: int,
     source: Callable[[str, bool], str],
@@ -446,21 +468,22 @@ def _stage_json_lines(
     _drop_rejects(conn)
     direct = f"select line, ordinality as _row from {_lines_scan(file)}"
     try:
-        insert_checked(conn, entity, file_index, source(direct, False))
+        insert_checked(conn, target, file_index, source(direct, False))
         rejected = conn.execute(f"select count(*) from {_REJ}").fetchone()
         if not rejected or not rejected[0]:
             return
     except duckdb.Error:
-        pass
-    delete_file_rows(conn, file_index)
-    _read_lines(conn, file)
-    insert_checked(conn, entity, file_index, source(_renumber_sql(conn, 0), True))
-    _append_malformed(conn, file_index, 0)
+        pass  # careful load only: a direct load raised RetryCarefully instead
+    delete_file_rows(conn, target, file_index)
+    _read_lines(conn, target, file)
+    insert_checked(conn, target, file_index, source(_renumber_sql(conn, 0), True))
+    _append_malformed(conn, target, file_index, 0)
 
 
 def _stage_jsonl(
-    conn: duckdb.DuckDBPyConnection, entity: Entity, file: LandingFile, file_index: int
+    conn: duckdb.DuckDBPyConnection, target: Target, file: LandingFile, file_index: int
 ) -> StagedFile:
+    entity = target.entity
     objects = _first_objects(_head_text(file))
     seen = {k for obj in objects for k in obj}
     missing = [c for c in entity.required_columns if c not in seen]
@@ -475,7 +498,7 @@ def _stage_jsonl(
     # count is cheap; the list of extra keys (a lambda per line) is built only for those lines.
     # A contract key given as null also counts, which at worst builds an empty list.
     with_value = " + ".join(f"(j.{_ident(c)} is not null)::int" for c in cols)
-    extra_keys = (
+    extra_key_list = (
         f"case when j is not null and len(json_keys(line)) > {with_value} "
         f"then list_filter(json_keys(line), k -> not list_contains({known}, k)) end"
     )
@@ -492,17 +515,13 @@ def _stage_jsonl(
                 case when len(_xk) > 0 then {extra_values} end as _extra_columns,
                 _malformed, _original,
             from (
-                select *, case when _malformed is null then {extra_keys} end as _xk
+                select *, case when _malformed is null then {extra_key_list} end as _xk
                 from ({inner})
             )
         """
 
-    _stage_json_lines(conn, entity, file, file_index, source)
-    extras = conn.execute(
-        "select coalesce(list_sort(list_distinct(flatten(list(json_keys(_extra_columns))))), []) "
-        f"from {CHECKED} where _file = {int(file_index)} and _extra_columns is not null"
-    ).fetchone()
-    return _finish(conn, file_index, list(extras[0]) if extras else [], None)
+    _stage_json_lines(conn, target, file, file_index, source)
+    return _finish(conn, target, file_index, extra_keys(conn, target, file_index), None)
 
 
 # xAPI statement path per contract column (shape agreed in the team decisions).
@@ -521,8 +540,9 @@ _XAPI_PATHS: dict[str, str] = {
 
 
 def _stage_xapi(
-    conn: duckdb.DuckDBPyConnection, entity: Entity, file: LandingFile, file_index: int
+    conn: duckdb.DuckDBPyConnection, target: Target, file: LandingFile, file_index: int
 ) -> StagedFile:
+    entity = target.entity
     objects = _first_objects(_head_text(file))
     if not all(k in objects[0] for k in ("id", "actor", "verb", "object")):
         raise FileRejected(
@@ -549,13 +569,13 @@ def _stage_xapi(
             careful,
         )
 
-    _stage_json_lines(conn, entity, file, file_index, source)
-    return _finish(conn, file_index, [], None)
+    _stage_json_lines(conn, target, file, file_index, source)
+    return _finish(conn, target, file_index, [], None)
 
 
 def _stage_parquet(
     conn: duckdb.DuckDBPyConnection,
-    entity: Entity,
+    target: Target,
     file: LandingFile,
     file_index: int,
     mappings: tuple[ColumnMapping, ...],
@@ -575,18 +595,20 @@ def _stage_parquet(
             r[0] for r in conn.execute(f"describe select * from read_parquet({path})").fetchall()
         ]
     except duckdb.Error as exc:
+        if target.direct:
+            raise RetryCarefully(str(exc).splitlines()[0]) from exc
         raise FileRejected(f"is not a readable Parquet file ({str(exc).splitlines()[0]})") from exc
-    mapping, present, extras = _check_header(entity, header, mappings)
+    mapping, present, extras = _check_header(target.entity, header, mappings)
     select = ", ".join(f"{_ident(h)}::varchar as {_ident(h)}" for h in header)
     source = (
         f"select file_row_number + 1 as _row, {select} "
         f"from read_parquet({path}, file_row_number = true)"
     )
     try:
-        _insert_rows(conn, entity, file_index, present, extras, mapping, source)
+        _insert_rows(conn, target, file_index, present, extras, mapping, source)
     except duckdb.Error as exc:
         raise FileRejected(f"is not a readable Parquet file ({str(exc).splitlines()[0]})") from exc
-    return _finish(conn, file_index, extras, mapping)
+    return _finish(conn, target, file_index, extras, mapping)
 
 
 def path_of(file: LandingFile) -> Path:
