@@ -4,6 +4,8 @@
 
 import json
 from collections.abc import Mapping
+from functools import cached_property
+from importlib import metadata
 from typing import Any
 
 import dagster as dg
@@ -13,6 +15,7 @@ from dagster_dbt import (
     DbtCliResource,
     dbt_assets,
 )
+from packaging import version
 from pydantic import Field
 
 from orchestration.dbt_project import (
@@ -79,8 +82,22 @@ def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, config
             record_incremental_build(dbt_project, json.loads(results.read_text()))
 
 
+class WarehouseDbtCliResource(DbtCliResource):
+    """DbtCliResource that knows its dbt version without running `dbt --version`.
+
+    dagster-dbt spawns `dbt --version` (a Python process importing dbt: 5 s and more on a
+    loaded machine) in every run to pick between dbt-core and the fusion engine. The dbt we
+    run is the dbt-core installed beside this Python (``dbt_executable``), so its version is
+    the installed package's.
+    """
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(metadata.version("dbt-core"))
+
+
 resources = {
-    "dbt": DbtCliResource(
+    "dbt": WarehouseDbtCliResource(
         project_dir=dbt_project,
         profiles_dir=dbt_project.profiles_dir,
         dbt_executable=dbt_executable(),
