@@ -235,13 +235,17 @@ def revenue_spikes(
 
 def band_churn(conn: duckdb.DuckDBPyConnection, table: str, cfg: BandChurn) -> pd.DataFrame:
     """Share of partners whose band changed since their previous period, per grain and period,
-    with the band learned from the periods before it; ``excess`` > 0 flags a period."""
+    with the band learned from the periods before it; ``excess`` > 0 flags a period.
+
+    Periods are compared within one scorecard version: a change of method (a new version, or a
+    recorded re-scoring) moves bands by decision, not because of the data."""
     shares = conn.execute(
         f"""
         with s as (
             select partner_id, period_grain, period_start, band,
                    lag(band) over (
-                       partition by partner_id, period_grain order by period_start
+                       partition by partner_id, period_grain, scorecard_version
+                       order by period_start
                    ) as previous_band
             from {table}
         )

@@ -183,9 +183,14 @@ def build(conn: duckdb.DuckDBPyConnection, spec: Spec) -> dict[str, list[str]]:
 
 
 def build_scores(
-    conn: duckdb.DuckDBPyConnection, partners: int = 10, periods: int = 6, churn_last: bool = False
+    conn: duckdb.DuckDBPyConnection,
+    partners: int = 10,
+    periods: int = 6,
+    churn_last: bool = False,
+    last_version: str = "v1",
 ) -> None:
-    """A tiny marts.fct_partner_scores: stable bands, optionally most partners churn at the end."""
+    """A tiny marts.fct_partner_scores: stable bands, optionally most partners churn at the end
+    (scored by ``last_version``: another version is a change of method)."""
     conn.execute("create schema if not exists marts")
     conn.execute(
         "create or replace table marts.fct_partner_scores (partner_id varchar, period_grain "
@@ -202,6 +207,7 @@ def build_scores(
                 band = bands[(i + 1) % 3]
             elif t % 2 == 1 and i == 1:
                 band = bands[(i + 1) % 3]  # one partner flips every other period
-            rows.append((pid(i), "month", period, 30.0 + 20 * (i % 3), band, "v1", "smb"))
+            version = last_version if t == periods - 1 else "v1"
+            rows.append((pid(i), "month", period, 30.0 + 20 * (i % 3), band, version, "smb"))
     frame = pd.DataFrame(rows)  # noqa: F841 (read by DuckDB below)
     conn.execute("insert into marts.fct_partner_scores select * from frame")

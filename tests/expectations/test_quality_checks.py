@@ -128,6 +128,15 @@ def test_mart_suite_and_band_churn(qsettings):
     assert results["not_null"].passed and results["unique_key"].passed
 
 
+def test_band_churn_ignores_a_change_of_scorecard_version(qsettings):
+    """The same churn under a new scorecard version is a decision, not an anomaly."""
+    with connect(qsettings) as conn:
+        build(conn, Spec())
+        build_scores(conn, churn_last=True, last_version="v2")
+        results = {r.check_name: r for r in check_marts(conn, load_config())}
+    assert results["band_churn_anomaly"].passed
+
+
 def test_mart_bands_read_from_scoring_config(qsettings):
     with connect(qsettings) as conn:
         build_scores(conn)
