@@ -5,6 +5,11 @@ A folder whose files (path + sha256) match the manifest is skipped; a changed or
 extended folder is reloaded as a whole under a new ``_batch_id`` and the manifest
 rows of the previous load become 'replaced'. Every row read is either loaded or
 quarantined with a reason; a file that cannot be read at all is 'rejected'.
+
+Rows are cast and checked while each file is read and written once, straight into the raw
+table inside the extract's transaction; rows that fail move to quarantine before commit. If a
+statement fails (which aborts a DuckDB transaction) the extract is rolled back and loaded
+again carefully through a temp table (see ``checked.py``).
 """
 
 from __future__ import annotations
