@@ -11,6 +11,7 @@ import pytest
 from ingest_helpers import OPP_HEADER, opp_row
 
 from orchestration.defs.ingest import assets, landing_sensor, raw_key, sensors
+from orchestration.defs.quality.checks import build_asset_checks
 from orchestration.extracts import ENTITIES, get_entity
 
 
@@ -35,7 +36,7 @@ def test_definitions_cover_every_entity():
     assert landing_sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
-def test_materialize_loads_tables_and_fails_after_committing_good_files(landing, query):
+def test_materialize_commits_good_files_and_a_rejected_file_fails_its_check(landing, query):
     landing(
         "crm", "opportunities", "2025-03-01", "opportunities.csv", f"{OPP_HEADER}\n{opp_row('O1')}"
     )
@@ -50,13 +51,23 @@ def test_materialize_loads_tables_and_fails_after_committing_good_files(landing,
     )
     landing("crm", "opportunitys", "2025-03-01", "x.csv", "x\n")
 
-    result = dg.materialize(_raw_assets(), raise_on_error=False)
+    checks = build_asset_checks(include_marts=False)
+    result = dg.materialize([*_raw_assets(), *checks], raise_on_error=False)
 
+    # The raw assets succeed with what they could load; the unreadable file fails the blocking
+    # ERROR check files_readable, which names it and fails the run.
     assert not result.success
-    failed = [e for e in result.all_events if e.is_step_failure]
-    assert [e.step_key for e in failed] == ["raw_crm__opportunities"]
+    assert {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()} == {
+        f"raw_{e.source}/{e.name}" for e in ENTITIES
+    }
+    unreadable = [
+        e for e in result.get_asset_check_evaluations()
+        if e.check_name == "files_readable" and not e.passed
+    ]  # fmt: skip
+    assert [e.asset_key.to_user_string() for e in unreadable] == ["raw_crm/opportunities"]
+    assert unreadable[0].severity == dg.AssetCheckSeverity.ERROR
     assert "landing/crm/opportunities/2025-04-01/opportunities.csv: missing required column(s)" in (
-        failed[0].event_specific_data.error.message
+        unreadable[0].description
     )
     assert query("select count(*) from raw_crm.opportunities") == [(1,)]
     assert query("select count(*) from raw_portal.activity_events") == [(1,)]
