@@ -12,12 +12,42 @@
         ['product_line', 'varchar'],
         ['deal_registration_id', 'varchar'],
 ] -%}
-{%- set rate_date = 'coalesce(staged.closed_date, staged.created_date)' -%}
 
 with
 
 staged as (
     {{ stage_entity('crm', 'opportunities', 'opportunity_id', columns) | indent(4) }}
+),
+
+fx_rates as (
+    select * from {{ ref('fx_rates') }}
+),
+
+fx_bounds as (
+    select
+        min(month) as first_month,
+        max(month) as last_month
+    from fx_rates
+),
+
+staged_with_rate_key as (
+    {#- the usd_rate rule as an equi-join key: the close month, or the created month while open,
+        clamped to the seeded months; null currency is USD. The scalar usd_rate() subquery
+        made DuckDB join every row to every month of its currency (29 M rows at scale M). -#}
+    select
+        staged.*,
+        upper(coalesce(staged.currency, 'USD')) as rate_currency,
+        least(
+            greatest(
+                cast({{
+                    dbt.date_trunc('month', 'coalesce(staged.closed_date, staged.created_date)')
+                }} as date),
+                fx_bounds.first_month
+            ),
+            fx_bounds.last_month
+        ) as rate_month
+    from staged
+    cross join fx_bounds
 ),
 
 final as (
@@ -26,11 +56,9 @@ final as (
         partner_id,
         customer_id,
         amount,
-        upper(coalesce(currency, 'USD')) as currency,
+        upper(coalesce(staged_with_rate_key.currency, 'USD')) as currency,
         {#- amounts convert at the rate of the close month, or the created month while open -#}
-        cast(
-            amount * {{ usd_rate('staged.currency', rate_date) }} as {{ type_double() }}
-        ) as amount_usd,
+        cast(amount * fx_rates.usd_per_unit as {{ type_double() }}) as amount_usd,
         lower(stage) as stage,  -- noqa: RF04
         created_date,
         closed_date,
@@ -42,7 +70,10 @@ final as (
         extract_date,
         batch_id,
         loaded_at
-    from staged
+    from staged_with_rate_key
+    left join fx_rates
+        on staged_with_rate_key.rate_currency = fx_rates.currency
+        and staged_with_rate_key.rate_month = fx_rates.month
 )
 
 select * from final
