@@ -19,7 +19,7 @@
         {%- set counts = run_query(
             'select count(*), count(' ~ marker ~ ') from ' ~ source
         ).rows[0] -%}
-        {{ log('replace_scope ' ~ target.identifier ~ ': ' ~ counts[0] ~ ' keys in scope, '
+        {{ log('replace_scope ' ~ target.identifier ~ ': ' ~ counts[0] ~ ' rows in scope, '
             ~ counts[1] ~ ' rows inserted', info=True) }}
     {%- endif -%}
     delete from {{ target }} as replaced

@@ -53,7 +53,7 @@ def _inserted(settings: Settings, run_results: dict) -> dict[str, int]:
     for line in (settings.dbt_log_dir / "dbt.log").read_text().splitlines():
         if line.startswith("{") and invocation in line:
             message = json.loads(line)["info"]["msg"]
-            match = re.match(r"replace_scope (\w+): \d+ keys in scope, (\d+) rows", message)
+            match = re.match(r"replace_scope (\w+): \d+ rows in scope, (\d+) rows", message)
             if match:
                 found[match[1]] = int(match[2])
     return found
