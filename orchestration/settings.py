@@ -100,10 +100,11 @@ class Settings(BaseModel):
 
     @cached_property
     def dbt_manifest_cache_dir(self) -> Path:
-        """dbt manifests by project hash, shared by all data dirs (orchestration/dbt_project.py)."""
-        user_cache = Path(_env("XDG_CACHE_HOME", str(Path.home() / ".cache")) or "")
-        cache = Path(_env("PARTNERSCORE_CACHE_DIR", str(user_cache / "partnerscore")) or "")
-        return cache / "dbt-manifests"
+        """dbt manifests by project hash (orchestration/dbt_project.py). Under the data dir, so a
+        run writes nowhere else; ``PARTNERSCORE_CACHE_DIR`` shares one cache between data dirs
+        (the bench points its own data dirs at the outer one)."""
+        cache = _env("PARTNERSCORE_CACHE_DIR", None)
+        return (Path(cache) if cache else self.data_dir / "cache") / "dbt-manifests"
 
     def ensure_dirs(self) -> None:
         for path in (

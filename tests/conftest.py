@@ -7,6 +7,15 @@ import pytest
 from orchestration.settings import Settings, get_settings
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_manifest_cache(tmp_path_factory):
+    """One dbt manifest cache per test worker: data dirs differ per test, the project does not,
+    so dbt parses once per worker instead of once per test (and never in ~/.cache)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PARTNERSCORE_CACHE_DIR", str(tmp_path_factory.mktemp("manifest-cache")))
+        yield
+
+
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch) -> Settings:
     """Point PARTNERSCORE_DATA_DIR (and DAGSTER_HOME) at a fresh temporary directory."""

@@ -276,8 +276,11 @@ def bench_environment(data_dir: Path, memory_limit: str | None) -> Iterator[Sett
         "DBT_TARGET_PATH",
         "DBT_LOG_PATH",
         "PATH",
+        "PARTNERSCORE_CACHE_DIR",
     )
     saved = {name: os.environ.get(name) for name in names}
+    # Every bench data dir shares the outer data dir's dbt manifest cache: no parse per scale.
+    os.environ["PARTNERSCORE_CACHE_DIR"] = str(Settings.from_env().dbt_manifest_cache_dir.parent)
     # dbt runs as a subprocess found on PATH; an unactivated venv (.venv/bin/partnerscore)
     # would not find it, so put this interpreter's bin directory first.
     bin_dir = str(Path(sys.executable).parent)
