@@ -21,19 +21,7 @@ staged as (
 
 final as (
     select
-        partner_id,
-        partner_name,
-        lower(partner_type) as partner_type,
-        lower(tier) as tier,
-        upper(region) as region,
-        upper(country) as country_code,
-        lower(segment) as customer_segment,
-        joined_date,
-        lower(status) as status,
-        nullif(parent_partner_id, '') as parent_partner_id,
-        employee_count,
-        is_corrected,
-        extract_date,
+        {{ partner_attributes() | indent(8) }},
         batch_id,
         loaded_at
     from staged

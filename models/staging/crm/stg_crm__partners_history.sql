@@ -98,19 +98,7 @@ corrected as (
 
 final as (
     select
-        partner_id,
-        partner_name,
-        lower(partner_type) as partner_type,
-        lower(tier) as tier,
-        upper(region) as region,
-        upper(country) as country_code,
-        lower(segment) as customer_segment,
-        joined_date,
-        lower(status) as status,
-        nullif(parent_partner_id, '') as parent_partner_id,
-        employee_count,
-        is_corrected,
-        extract_date,
+        {{ partner_attributes() | indent(8) }},
         case
             when row_number() over (partition by partner_id order by extract_date) > 1
                 then extract_date
