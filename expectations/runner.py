@@ -15,7 +15,6 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -33,7 +32,7 @@ from expectations.results import (
 )
 from orchestration.extracts import ENTITIES_BY_KEY, Entity
 from orchestration.ingest import ensure_raw_schema
-from orchestration.ingest.landing import scan_landing
+from orchestration.ingest.landing import LandingScan, scan_landing
 from orchestration.settings import Settings
 
 log = logging.getLogger("partnerscore.quality")
@@ -193,10 +192,8 @@ def _ingest_checks(conn, entity: Entity, batches: list[BatchInfo], result) -> li
     return out
 
 
-def _landing_layout(entity: Entity, landing_dir: Path, result) -> Pending:
-    problems = [
-        p for p in scan_landing(landing_dir).problems if suites.landing_owner(p.path) == entity
-    ]
+def _landing_layout(entity: Entity, scan: LandingScan, result) -> Pending:
+    problems = [p for p in scan.problems if suites.landing_owner(p.path) == entity]
     r = result(
         suites.LANDING_LAYOUT, None, observed_value=float(len(problems)),
         threshold="0 unknown folders or files", rows_affected=0,
@@ -236,12 +233,12 @@ def check_raw_entity(
     *,
     today: date | None = None,
     batch_ids: list[str] | None = None,
-    landing_dir: Path | None = None,
+    landing: LandingScan | None = None,
 ) -> list[CheckResult]:
     """Evaluate every raw check on the entity's new batches (or only on ``batch_ids``).
 
-    With ``landing_dir``, the landing zone's layout problems that belong to this entity are
-    judged too (``landing_layout``).
+    With ``landing`` (a scan of the landing zone), the layout problems that belong to this
+    entity are judged too (``landing_layout``).
     """
     ensure_quality_schema(conn)
     ensure_raw_schema(conn)
@@ -266,8 +263,8 @@ def check_raw_entity(
         wanted = set(batch_ids)
         batches = [b for b in batches if b.batch_id in wanted]
     pending: list[Pending] = _ingest_checks(conn, entity, batches, result)
-    if landing_dir is not None:
-        pending.append(_landing_layout(entity, landing_dir, result))
+    if landing is not None:
+        pending.append(_landing_layout(entity, landing, result))
     in_raw = _batches_in_raw(conn, entity, batches)
     batches = [b for b in batches if b.batch_id in in_raw]
     n_missing, n_mismatch, schema_details = _schema_frame(actual, suites.expected_columns(entity))
@@ -683,7 +680,7 @@ def run_asset_checks(
         schema, name = asset_key.split("/", 1)
         entity = ENTITIES_BY_KEY[(schema.removeprefix("raw_"), name)]
         results = check_raw_entity(
-            conn, entity, config, today=today, landing_dir=settings.landing_dir
+            conn, entity, config, today=today, landing=scan_landing(settings.landing_dir)
         )
     return record(conn, settings, run_id, results)
 
@@ -702,12 +699,11 @@ def run_all(
     config = config or load_config()
     run_id = run_id or f"manual-{uuid.uuid4().hex[:12]}"
     results: list[CheckResult] = []
+    landing = scan_landing(settings.landing_dir)  # once: every entity reports its own part
     with connect(settings) as conn:
         for entity in suites.raw_entities():
             if _table_exists(conn, entity.raw_schema, entity.name):
-                results += check_raw_entity(
-                    conn, entity, config, today=today, landing_dir=settings.landing_dir
-                )
+                results += check_raw_entity(conn, entity, config, today=today, landing=landing)
         if include_marts and _table_exists(conn, "marts", "fct_partner_scores"):
             results += check_marts(conn, config)
         return record(conn, settings, run_id, results)
