@@ -5,7 +5,7 @@
 import dagster as dg
 
 from expectations import suites
-from expectations.config import load_config
+from expectations.config import QualityConfig, load_config
 from expectations.results import CheckResult
 from expectations.runner import run_all, run_asset_checks
 from orchestration.extracts import ENTITIES
@@ -20,8 +20,10 @@ SPIKE_SUPPORT_KEYS = [
 MART_KEY = dg.AssetKey(list(suites.MART_KEY))
 
 
-def _spec(key: dg.AssetKey, asset: str, name: str, deps: list[dg.AssetKey]) -> dg.AssetCheckSpec:
-    severity = load_config().severity_of(name, asset)
+def _spec(
+    config: QualityConfig, key: dg.AssetKey, asset: str, name: str, deps: list[dg.AssetKey]
+) -> dg.AssetCheckSpec:
+    severity = config.severity_of(name, asset)
     return dg.AssetCheckSpec(
         name,
         asset=key,
@@ -32,11 +34,11 @@ def _spec(key: dg.AssetKey, asset: str, name: str, deps: list[dg.AssetKey]) -> d
     )
 
 
-def _check_result(key: dg.AssetKey, name: str, results: list[CheckResult], report: str):
+def _check_result(spec: dg.AssetCheckSpec, results: list[CheckResult], report: str):
+    key, name, severity = spec.asset_key, spec.name, spec.metadata["severity"]
     asset = "/".join(key.path)
     mine = [r for r in results if r.check_name == name and r.asset_key == asset]
     failed = [r for r in mine if not r.passed]
-    severity = load_config().severity_of(name, asset)
     partners = sorted({p for r in failed for p in r.partner_ids})
     metadata = {
         "batches_checked": len({r.batch_id for r in mine if r.batch_id}),
@@ -62,7 +64,7 @@ def _check_result(key: dg.AssetKey, name: str, results: list[CheckResult], repor
     )
 
 
-def _raw_checks() -> dg.AssetChecksDefinition:
+def _raw_checks(config: QualityConfig) -> dg.AssetChecksDefinition:
     """Every raw entity's suite in one step, after all raw assets have loaded.
 
     One step, not one per entity: a failed blocking check skips everything downstream of its
@@ -75,7 +77,7 @@ def _raw_checks() -> dg.AssetChecksDefinition:
         asset = suites.asset_name(entity)
         for name in suites.check_names_for(entity):
             deps = SPIKE_SUPPORT_KEYS if name == suites.REVENUE_SPIKE_ANOMALY else []
-            specs.append(_spec(key, asset, name, deps))
+            specs.append(_spec(config, key, asset, name, deps))
 
     @dg.multi_asset_check(
         name="quality_raw",
@@ -90,14 +92,14 @@ def _raw_checks() -> dg.AssetChecksDefinition:
             f"{run.blocked} batches blocked, {run.alerts_sent} alerts sent"
         )
         for spec in specs:
-            yield _check_result(spec.asset_key, spec.name, run.results, run.report_path or "")
+            yield _check_result(spec, run.results, run.report_path or "")
 
     return _check
 
 
-def _mart_checks() -> dg.AssetChecksDefinition:
+def _mart_checks(config: QualityConfig) -> dg.AssetChecksDefinition:
     specs = [
-        _spec(MART_KEY, suites.MART_ASSET, name,
+        _spec(config, MART_KEY, suites.MART_ASSET, name,
               [PARTNERS_KEY] if name == suites.REFERENTIAL_INTEGRITY else [])
         for name in suites.MART_CHECKS
     ]  # fmt: skip
@@ -111,13 +113,14 @@ def _mart_checks() -> dg.AssetChecksDefinition:
     def _check(context: dg.AssetCheckExecutionContext):
         run = run_asset_checks(get_settings(), suites.MART_ASSET, run_id=context.run.run_id)
         for spec in specs:
-            yield _check_result(MART_KEY, spec.name, run.results, run.report_path or "")
+            yield _check_result(spec, run.results, run.report_path or "")
 
     return _check
 
 
 def build_asset_checks(include_marts: bool) -> list[dg.AssetChecksDefinition]:
-    checks = [_raw_checks()]
+    config = load_config()  # once: every spec's severity and blocking flag come from it
+    checks = [_raw_checks(config)]
     if include_marts:
-        checks.append(_mart_checks())
+        checks.append(_mart_checks(config))
     return checks
