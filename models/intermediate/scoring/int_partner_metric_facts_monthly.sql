@@ -239,6 +239,17 @@ partner_month_fingerprints as (
     group by inputs.partner_id, inputs.activity_month
 ),
 
+{%- if is_incremental() %}
+
+    stored_fingerprints as (
+        select distinct
+            partner_id,
+            activity_month,
+            inputs_fingerprint
+        from {{ this }}
+    ),
+{%- endif %}
+
 scope as (
     {#- the partner-months to (re)compute: all in a full build; in an incremental run those
         whose inputs changed, appeared or disappeared -#}
@@ -248,13 +259,7 @@ scope as (
             coalesce(current_months.activity_month, stored_fingerprints.activity_month)
                 as activity_month
         from partner_month_fingerprints as current_months
-        full outer join (
-            select distinct
-                partner_id,
-                activity_month,
-                inputs_fingerprint
-            from {{ this }}
-        ) as stored_fingerprints
+        full outer join stored_fingerprints
             on current_months.partner_id = stored_fingerprints.partner_id
             and current_months.activity_month = stored_fingerprints.activity_month
         where current_months.inputs_fingerprint
