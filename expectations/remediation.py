@@ -18,8 +18,9 @@ from pathlib import Path
 
 import duckdb
 
+from expectations.profiling import ensure_partner_months
 from expectations.results import utcnow
-from orchestration.extracts import DUCKDB_TYPES, ENTITIES, Entity
+from orchestration.extracts import DUCKDB_TYPES, ENTITIES, Entity, get_entity
 from orchestration.ingest import ensure_raw_schema
 
 CORRECTION_COLUMNS = (
@@ -232,23 +233,25 @@ def refresh_partner_data_gaps(conn: duckdb.DuckDBPyConnection) -> int:
           and status = 'active'
     """
     for source, name in MONTHLY_ACTIVITY:
-        table = f"raw_{source}.{name}"
         if not _exists(conn, f"raw_{source}", name):
             continue
+        # Per-batch partner-month counts, kept up to date from the new batches only: the same
+        # months, partners and partner-months as the raw rows, without rescanning history.
+        ensure_partner_months(conn, get_entity(source, name))
+        counts = (
+            "(select partner_id, month from quality.batch_partner_months "
+            f"where asset_key = 'raw_{source}/{name}')"
+        )
         conn.execute(
             f"""
             insert into quality.partner_data_gaps
             with months as (
-                select unnest(generate_series(
-                    date_trunc('month', min(occurred_at)), date_trunc('month', max(occurred_at)),
-                    interval 1 month
-                ))::date as month from {table}
+                select unnest(generate_series(min(month), max(month), interval 1 month))::date
+                    as month
+                from {counts}
             ),
-            have as (
-                select distinct partner_id, date_trunc('month', occurred_at)::date as month
-                from {table}
-            ),
-            seen as (select distinct partner_id from {table})
+            have as (select distinct partner_id, month from {counts}),
+            seen as (select distinct partner_id from {counts})
             select a.partner_id, 'missing_month', '{source}', '{name}', strftime(m.month, '%Y-%m'),
                    'no {name} rows this month', ?
             from ({active}) a
