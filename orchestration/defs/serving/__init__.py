@@ -29,6 +29,8 @@ def published_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResu
             "path": dg.MetadataValue.path(report.path),
             "tables": dg.MetadataValue.json(report.tables),
             "published_at": report.published_at.isoformat(),
+            "mode": report.mode,
+            "rows_written": report.rows_written,
         }
     )
 

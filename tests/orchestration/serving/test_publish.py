@@ -110,3 +110,115 @@ def test_publish_flags_scores_stale_while_a_batch_is_blocked(data_dir):
         conn.execute("update raw_meta.blocked_batches set released_at = now()")
     publish(data_dir)
     assert published_status(data_dir)["is_stale"] is False
+
+
+# -- incremental publish ------------------------------------------------------------------------
+def _build_periods(settings, scores: dict[tuple[str, str], list[tuple[str, float]]]) -> None:
+    """marts.fct_partner_scores with (grain, period_start) partitions, plus a small dimension."""
+    with connect(settings) as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute(
+            "create or replace table marts.fct_partner_scores "
+            "(partner_id varchar, period_grain varchar, period_start date, score double)"
+        )
+        for (grain, start), rows in scores.items():
+            conn.executemany(
+                "insert into marts.fct_partner_scores values (?, ?, ?, ?)",
+                [(p, grain, start, s) for p, s in rows],
+            )
+        conn.execute(
+            "create or replace table marts.dim_partners as "
+            "select distinct partner_id from marts.fct_partner_scores"
+        )
+
+
+def _published(settings, sql: str) -> list[tuple]:
+    conn = duckdb.connect(str(settings.published_path), read_only=True)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def _warehouse(settings, sql: str) -> list[tuple]:
+    with connect(settings) as conn:
+        return conn.execute(sql).fetchall()
+
+
+HISTORY = {("month", f"2026-{m:02d}-01"): [("P1", 10.0 * m), ("P2", 5.0 * m)] for m in range(1, 7)}
+ALL_SCORES = "select * from marts.fct_partner_scores order by all"
+
+
+def test_a_refresh_rewrites_only_the_periods_that_changed(data_dir):
+    _build_periods(data_dir, HISTORY)
+    first = publish(data_dir)
+    assert first.mode == "full" and first.rows_written == 12 + 2
+
+    changed = dict(HISTORY)
+    changed[("month", "2026-06-01")] = [("P1", 61.0), ("P2", 30.0), ("P3", 1.0)]  # restated
+    del changed[("month", "2026-01-01")]  # a period that is gone
+    changed[("quarter", "2026-04-01")] = [("P1", 50.0)]  # a new one
+    _build_periods(data_dir, changed)
+    second = publish(data_dir, run_id="daily")
+
+    # June (3 rows) and the new quarter (1) are written, the dimension (3 partners) too;
+    # February to May are left as they were.
+    assert second.mode == "incremental"
+    assert second.rows_written == 3 + 1 + 3
+    assert second.tables == {"marts.fct_partner_scores": 12, "marts.dim_partners": 3}
+    assert _published(data_dir, ALL_SCORES) == _warehouse(data_dir, ALL_SCORES)
+    assert published_status(data_dir)["run_id"] == "daily"
+
+    third = publish(data_dir)
+    assert third.mode == "incremental" and third.rows_written == 0
+    assert _published(data_dir, ALL_SCORES) == _warehouse(data_dir, ALL_SCORES)
+
+
+def test_a_duplicated_row_is_a_change(data_dir):
+    _build_periods(data_dir, HISTORY)
+    publish(data_dir)
+    with connect(data_dir) as conn:
+        conn.execute(
+            "insert into marts.fct_partner_scores select * from marts.fct_partner_scores "
+            "where period_start = date '2026-03-01' and partner_id = 'P1'"
+        )
+    report = publish(data_dir)
+    assert report.rows_written == 3  # March again; the partner dimension did not change
+    assert _published(data_dir, ALL_SCORES) == _warehouse(data_dir, ALL_SCORES)
+
+
+def test_a_reshaped_or_dropped_table_is_rewritten_whole(data_dir):
+    _build_periods(data_dir, HISTORY)
+    publish(data_dir)
+    with connect(data_dir) as conn:
+        conn.execute("alter table marts.fct_partner_scores add column band varchar default 'A'")
+        conn.execute("drop table marts.dim_partners")
+    report = publish(data_dir)
+    assert report.mode == "incremental" and report.rows_written == 12
+    assert _published(data_dir, "select distinct band from marts.fct_partner_scores") == [("A",)]
+    tables = _published(
+        data_dir, "select table_name from information_schema.tables where table_schema = 'marts'"
+    )
+    assert tables == [("fct_partner_scores",)]
+
+
+def test_rewrites_add_up_to_a_full_publish_that_compacts_the_file(data_dir):
+    _build_periods(data_dir, HISTORY)
+    publish(data_dir)  # 14 rows written in full
+    modes = []
+    for i in range(1, 5):
+        changed = {k: [(p, s + i) for p, s in rows] for k, rows in HISTORY.items()}
+        changed.update({k: HISTORY[k] for k in list(HISTORY)[:3]})  # 3 of 6 months change
+        _build_periods(data_dir, changed)
+        modes.append(publish(data_dir).mode)
+        assert _published(data_dir, ALL_SCORES) == _warehouse(data_dir, ALL_SCORES)
+    # 6 rows a run: 6 and 12 <= 14 rewritten; 18 would exceed it, so the third is full.
+    assert modes == ["incremental", "incremental", "full", "incremental"]
+
+
+def test_full_publish_on_request_and_without_a_usable_earlier_copy(data_dir):
+    _build_periods(data_dir, HISTORY)
+    data_dir.published_path.write_bytes(b"not a duckdb file")
+    assert publish(data_dir).mode == "full"
+    assert publish(data_dir, full=True).mode == "full"
+    assert _published(data_dir, ALL_SCORES) == _warehouse(data_dir, ALL_SCORES)
