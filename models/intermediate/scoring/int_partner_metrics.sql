@@ -117,41 +117,149 @@ certifications as (
         certification_expires_date,
         is_corrected
     from learning_records
-    where verb = 'passed' and course_kind in ('certification', 'specialization')
+    where verb = 'passed'
+        and occurred_date is not null
+        and course_kind in ('certification', 'specialization')
+        {#- A pass that expires on or before its own date is never active. -#}
+        and (certification_expires_date is null or certification_expires_date > occurred_date)
+),
+
+certification_reach as (
+    {#- How far the earlier passes of the same learner and course reach (open-ended: far future). -#}
+    select
+        *,
+        max(coalesce(certification_expires_date, cast('9999-12-31' as date))) over (
+            partition by partner_id, learner_id, course_id
+            order by passed_date, certification_expires_date
+            rows between unbounded preceding and 1 preceding
+        ) as previous_reach
+    from certifications
+    where learner_id is not null and course_id is not null
+),
+
+certification_islands as (
+    {#- A learner holds a course's certification without a break while passes overlap: merge
+        them, so a renewal does not count the learner twice. A pass starts a new island when it
+        begins after every earlier pass of the same learner and course has expired. -#}
+    select
+        *,
+        sum(case when passed_date > previous_reach then 1 else 0 end) over (
+            partition by partner_id, learner_id, course_id
+            order by passed_date, certification_expires_date
+            rows between unbounded preceding and current row
+        ) as island_number
+    from certification_reach
+),
+
+held_certifications as (
+    select
+        partner_id,
+        min(passed_date) as held_from_date,
+        nullif(
+            max(coalesce(certification_expires_date, cast('9999-12-31' as date))),
+            cast('9999-12-31' as date)
+        ) as held_until_date
+    from certification_islands
+    group by partner_id, learner_id, course_id, island_number
+),
+
+certification_changes as (
+    {#- What is active at a date is what started on or before it minus what expired on or before
+        it: +1 / -1 changes summed in date order, instead of joining every period to every pass
+        of its partner. -#}
+    select
+        partner_id,
+        held_from_date as change_date,
+        1 as held_change,
+        0 as pass_change,
+        0 as corrected_change
+    from held_certifications
+    union all
+    select
+        partner_id,
+        held_until_date as change_date,
+        -1 as held_change,
+        0 as pass_change,
+        0 as corrected_change
+    from held_certifications
+    where held_until_date is not null
+    union all
+    select
+        partner_id,
+        passed_date as change_date,
+        0 as held_change,
+        case when course_id is not null then 1 else 0 end as pass_change,
+        case when is_corrected then 1 else 0 end as corrected_change
+    from certifications
+    union all
+    select
+        partner_id,
+        certification_expires_date as change_date,
+        0 as held_change,
+        case when course_id is not null then -1 else 0 end as pass_change,
+        case when is_corrected then -1 else 0 end as corrected_change
+    from certifications
+    where certification_expires_date is not null
+),
+
+certification_timeline as (
+    {#- Period ends sort after the changes of their own day: a pass on the period end counts, a
+        certification expiring that day does not. -#}
+    select
+        partner_id,
+        change_date,
+        0 as is_period_end,
+        held_change,
+        pass_change,
+        corrected_change,
+        cast(null as {{ dbt.type_string() }}) as period_grain,
+        cast(null as date) as period_start
+    from certification_changes
+    union all
+    select
+        partner_id,
+        period_end as change_date,
+        1 as is_period_end,
+        0 as held_change,
+        0 as pass_change,
+        0 as corrected_change,
+        period_grain,
+        period_start
+    from partner_periods
+),
+
+certifications_at_period_end as (
+    select
+        partner_id,
+        period_grain,
+        period_start,
+        change_date as period_end,
+        is_period_end,
+        sum(held_change) over running_total as held_count,
+        sum(pass_change) over running_total as pass_count,
+        sum(corrected_change) over running_total as corrected_count
+    from certification_timeline
+    window running_total as (
+        partition by partner_id
+        order by change_date, is_period_end
+        rows between unbounded preceding and current row
+    )
 ),
 
 active_certifications as (
     select
-        partner_periods.partner_id,
-        partner_periods.period_grain,
-        partner_periods.period_start,
+        partner_id,
+        period_grain,
+        period_start,
         'active_certifications' as metric_key,
-        partner_periods.period_end as window_start,
-        partner_periods.period_end as window_end,
-        cast(
-            count(distinct certifications.learner_id || '|' || certifications.course_id)
-            as {{ type_double() }}
-        ) as numerator,
-        cast(count(certifications.course_id) as {{ type_double() }}) as denominator,
-        cast(
-            count(distinct certifications.learner_id || '|' || certifications.course_id)
-            as {{ type_double() }}
-        ) as raw_value,
-        coalesce(max(case when certifications.is_corrected then 1 else 0 end), 0) = 1
-            as is_restated
-    from partner_periods
-    left join certifications
-        on certifications.partner_id = partner_periods.partner_id
-        and certifications.passed_date <= partner_periods.period_end
-        and (
-            certifications.certification_expires_date is null
-            or certifications.certification_expires_date > partner_periods.period_end
-        )
-    group by
-        partner_periods.partner_id,
-        partner_periods.period_grain,
-        partner_periods.period_start,
-        partner_periods.period_end
+        period_end as window_start,
+        period_end as window_end,
+        cast(held_count as {{ type_double() }}) as numerator,
+        cast(pass_count as {{ type_double() }}) as denominator,
+        cast(held_count as {{ type_double() }}) as raw_value,
+        corrected_count > 0 as is_restated
+    from certifications_at_period_end
+    where is_period_end = 1
 ),
 
 certification_metrics as (
