@@ -49,38 +49,55 @@ weighted as (
     where weights.weight > 0
 ),
 
+scored_weights as (
+    {#- The weight the scored metrics share, per partner period: a grouped sum joined back costs
+        far less than a window partitioned by the three string keys over every component. -#}
+    select
+        partner_id,
+        period_grain,
+        period_start,
+        sum(case when scored_value is not null then configured_weight end) as scored_weight
+    from weighted
+    group by partner_id, period_grain, period_start
+),
+
 effective as (
     select
-        *,
-        scored_value is null as is_excluded,
+        weighted.*,
+        weighted.scored_value is null as is_excluded,
         case
-            when scored_value is null then 0.0
-            else 100.0 * configured_weight / sum(
-                    case when scored_value is not null then configured_weight end
-                ) over (partition by partner_id, period_grain, period_start)
+            when weighted.scored_value is null then 0.0
+            else 100.0 * weighted.configured_weight / scored_weights.scored_weight
         end as effective_weight
     from weighted
+    inner join scored_weights
+        on scored_weights.partner_id = weighted.partner_id
+        and scored_weights.period_grain = weighted.period_grain
+        and scored_weights.period_start = weighted.period_start
 ),
 
 contributions as (
     select
         *,
-        coalesce(scored_value, 0.0) * effective_weight / 100.0 as contribution_exact
+        coalesce(scored_value, 0.0) * effective_weight / 100.0 as contribution_exact,
+        cast(
+            round(coalesce(scored_value, 0.0) * effective_weight / 100.0, 2) as decimal(9, 2)
+        ) as contribution_rounded
     from effective
 ),
 
 rounded as (
+    {#- One window pass: the score, the sum of the rounded contributions and the largest
+        contribution, which takes the rounding residual. -#}
     select
         *,
-        cast(round(sum(contribution_exact) over (
-            partition by partner_id, period_grain, period_start
-        ), 2) as decimal(9, 2)) as score,
-        cast(round(contribution_exact, 2) as decimal(9, 2)) as contribution_rounded,
+        cast(round(sum(contribution_exact) over partner_period, 2) as decimal(9, 2)) as score,
+        sum(contribution_rounded) over partner_period as rounded_total,
         row_number() over (
-            partition by partner_id, period_grain, period_start
-            order by contribution_exact desc, metric_key asc
+            partner_period order by contribution_exact desc, metric_key asc
         ) as contribution_rank
     from contributions
+    window partner_period as (partition by partner_id, period_grain, period_start)
 ),
 
 final as (
@@ -104,9 +121,7 @@ final as (
             contribution_rounded
             + case
                 when contribution_rank = 1
-                    then score - sum(contribution_rounded) over (
-                            partition by partner_id, period_grain, period_start
-                        )
+                    then score - rounded_total
                 else 0
             end
             as decimal(9, 2)
