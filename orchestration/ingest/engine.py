@@ -503,6 +503,53 @@ def _load_pending(
         conn.execute(f"set threads = {threads}")
 
 
+def _digests(
+    conn: duckdb.DuckDBPyConnection, entity: Entity, files: list[LandingFile]
+) -> dict[str, FileDigest]:
+    """sha256 (and gzip check) per file. A file with the size and mtime (ns) it had when it was
+    last digested is not read again, so re-ingesting an unchanged landing zone reads no file
+    (the same test ``make`` and rsync trust; the landing sensor uses it too)."""
+    prefix = f"{entity.source}/{entity.name}/"
+    cached = {
+        str(path): (int(size), int(mtime), FileDigest(str(sha), error))
+        for path, size, mtime, sha, error in conn.execute(
+            "select source_file, size_bytes, mtime_ns, file_sha256, gzip_error "
+            f"from raw_meta.file_digests where starts_with(source_file, {_lit(prefix)})"
+        ).fetchall()
+    }
+    digests: dict[str, FileDigest] = {}
+    stale: list[LandingFile] = []
+    for file in files:
+        hit = cached.get(file.relative)
+        if hit and hit[:2] == (file.size_bytes, file.mtime_ns):
+            digests[file.relative] = hit[2]
+        else:
+            stale.append(file)
+    # Hash (and gzip-check) in threads: hashlib and zlib release the GIL.
+    with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
+        digests.update(zip([f.relative for f in stale], pool.map(digest, stale), strict=True))
+    if stale or len(cached) != len(files):
+        at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        rows = [
+            (f.relative, f.size_bytes, f.mtime_ns, d.sha256, d.error, at)
+            for f in files
+            for d in (digests[f.relative],)
+        ]
+        conn.execute("begin transaction")
+        try:
+            conn.execute(
+                f"delete from raw_meta.file_digests where starts_with(source_file, {_lit(prefix)})"
+            )
+            if rows:
+                values = ", ".join("(" + ", ".join(map(_sql_value, r)) + ")" for r in rows)
+                conn.execute(f"insert into raw_meta.file_digests values {values}")
+            conn.execute("commit")
+        except BaseException:
+            conn.execute("rollback")
+            raise
+    return {f.relative: digests[f.relative] for f in files}
+
+
 def _active_manifest(
     conn: duckdb.DuckDBPyConnection, entity: Entity
 ) -> dict[dt.date, dict[str, tuple[str, str, str | None, str | None]]]:
@@ -586,9 +633,7 @@ def ingest_entity(
     report = EntityIngestReport(entity.source, entity.name, landing_problems=scan.problems)
     folders = scan.for_entity(entity)
     files: list[LandingFile] = [f for folder in folders for f in folder.files]
-    # Hash (and gzip-check) in threads: hashlib and zlib release the GIL.
-    with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
-        digests = dict(zip([f.relative for f in files], pool.map(digest, files), strict=True))
+    digests = _digests(conn, entity, files)
     active = _active_manifest(conn, entity)
     pending: list[ExtractFolder] = []
     for folder in folders:

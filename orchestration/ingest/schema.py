@@ -50,6 +50,16 @@ META_TABLES: dict[str, dict[str, str]] = {
         "blocked_at": "timestamp",
         "released_at": "timestamp",
     },
+    # Ingest's own cache: the sha256 (and gzip check) of a landing file at a size and mtime,
+    # so an unchanged file is recognised by a stat instead of being read again.
+    "file_digests": {
+        "source_file": "varchar",
+        "size_bytes": "bigint",
+        "mtime_ns": "bigint",
+        "file_sha256": "varchar",
+        "gzip_error": "varchar",
+        "digested_at": "timestamp",
+    },
     "corrections": {
         "correction_id": "varchar",
         "source": "varchar",
