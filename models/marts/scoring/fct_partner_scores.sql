@@ -48,33 +48,43 @@ below_benchmark as (
 ),
 
 weakest_components as (
-    select
-        components.partner_id,
-        components.period_grain,
-        components.period_start,
-        components.metric_key,
-        components.points_missed,
-        catalog.improvement_action,
-        row_number() over (
-            partition by components.partner_id, components.period_grain, components.period_start
-            order by components.points_missed desc, components.metric_key asc
-        ) as weakness_rank
-    from components
-    inner join catalog
-        on catalog.metric_key = components.metric_key
-    where not components.is_excluded
-        and components.points_missed >= 1
-),
-
-next_steps as (
+    {#- Ranked without the long improvement texts (every component's metric is in the catalog
+        by construction): the sort then moves a few narrow columns. -#}
     select
         partner_id,
         period_grain,
         period_start,
-        {{ dbt.listagg('improvement_action', "'; '", 'order by weakness_rank') }} as next_steps
+        metric_key,
+        row_number() over (
+            partition by partner_id, period_grain, period_start
+            order by points_missed desc, metric_key asc
+        ) as weakness_rank
+    from components
+    where not is_excluded
+        and points_missed >= 1
+),
+
+next_steps as (
+    {#- The two weakest metrics' actions, the weakest first; a pivot of at most two rows per
+        partner period costs far less than an ordered string aggregate. -#}
+    select
+        weakest_components.partner_id,
+        weakest_components.period_grain,
+        weakest_components.period_start,
+        max(
+            case when weakest_components.weakness_rank = 1 then catalog.improvement_action end
+        ) as weakest_action,
+        max(
+            case when weakest_components.weakness_rank = 2 then catalog.improvement_action end
+        ) as second_weakest_action
     from weakest_components
-    where weakness_rank <= 2
-    group by partner_id, period_grain, period_start
+    inner join catalog
+        on catalog.metric_key = weakest_components.metric_key
+    where weakest_components.weakness_rank <= 2
+    group by
+        weakest_components.partner_id,
+        weakest_components.period_grain,
+        weakest_components.period_start
 ),
 
 recommended_tiers as (
@@ -136,8 +146,15 @@ final as (
             as below_benchmark_count,
         below_benchmark.below_benchmark_metrics,
         coalesce(below_benchmark.below_benchmark_count, 0) > 0 as is_below_benchmark,
-        coalesce(next_steps.next_steps, 'Keep it up: no weighted metric is more than a point short')
-            as next_steps,
+        coalesce(
+            case
+                when next_steps.second_weakest_action is not null
+                    then next_steps.weakest_action || '; ' || next_steps.second_weakest_action
+            end,
+            next_steps.weakest_action,
+            next_steps.second_weakest_action,
+            'Keep it up: no weighted metric is more than a point short'
+        ) as next_steps,
         scores.current_tier,
         recommended_tiers.recommended_tier,
         case
