@@ -158,18 +158,31 @@ def revenue_spikes(
     )
     months_sql = ", ".join(f"date '{m.isoformat()}'" for m in sorted(set(months)))
     t = cfg.trailing_months
+    # Only opportunities with a row created or closed inside the trailing window can be a
+    # target, its baseline or its created-count signal: their latest rows and first extracts
+    # are all that is needed, not every opportunity since the first extract.
+    window_start = (pd.Timestamp(min(months)) - pd.DateOffset(months=t)).date().isoformat()
     return (
         conn.execute(
             f"""
-        with opps as (
-            select * from raw_crm.opportunities where {UNBLOCKED}
+        with recent as (
+            select * from raw_crm.opportunities
+            where {UNBLOCKED}
+              and opportunity_id in (
+                  select opportunity_id from raw_crm.opportunities
+                  where created_date >= date '{window_start}'
+                     or closed_date >= date '{window_start}'
+              )
+        ),
+        opps as (
+            select * from recent
             qualify row_number() over (
                 partition by opportunity_id order by _extract_date desc, _loaded_at desc
             ) = 1
         ),
         first_extract as (
             select opportunity_id, min(_extract_date) as first_extract_date
-            from raw_crm.opportunities where {UNBLOCKED} group by all
+            from recent group by all
         ),
         won as (
             select o.partner_id, date_trunc('month', o.closed_date) as month,
@@ -180,9 +193,18 @@ def revenue_spikes(
             where o.stage = 'closed_won' and o.closed_date is not null group by all
         ),
         signals as ({signal_union}),
+        -- A partner's first month of any activity, over all history: opportunities from two
+        -- date columns of their rows, the other signals from their partner-month counts.
         first_seen as (
             select partner_id, min(month) as first_month from (
-                select partner_id, month from won union all select partner_id, month from signals
+                select partner_id, date_trunc('month', created_date) as month
+                from raw_crm.opportunities where {UNBLOCKED}
+                union all
+                select partner_id, date_trunc('month', closed_date) as month
+                from raw_crm.opportunities
+                where {UNBLOCKED} and stage = 'closed_won' and closed_date is not null
+                union all
+                select partner_id, month from signals where signal > 0
             ) group by all
         ),
         targets as (
