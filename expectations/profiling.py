@@ -26,24 +26,38 @@ create table if not exists quality.batch_profiles (
 """
 
 
+def raw_batch_ids(conn: duckdb.DuckDBPyConnection, entity: Entity) -> set[str | None]:
+    """Distinct ``_batch_id`` of a raw table: one dictionary-encoded column, cheap at 10 M rows."""
+    return {
+        r[0] for r in conn.execute(f"select distinct _batch_id from {entity.raw_table}").fetchall()
+    }
+
+
 def ensure_profiles(conn: duckdb.DuckDBPyConnection, entity: Entity, asset: str) -> None:
     """Profile every batch of ``entity`` not yet in ``quality.batch_profiles``."""
     conn.execute("create schema if not exists quality")
     conn.execute(PROFILE_DDL)
     cols = nullable_columns(entity)
     null_exprs = "".join(f', count(*) filter (where "{c}" is null) as "{c}"' for c in cols)
+    profiled = {
+        r[0]
+        for r in conn.execute(
+            "select batch_id from quality.batch_profiles where asset_key = ?", [asset]
+        ).fetchall()
+    }
+    todo = [b for b in raw_batch_ids(conn, entity) if b is not None and b not in profiled]
+    if not todo:
+        return
+    # An IN list of the new batches: an anti-join on the profiles table read all history.
     frame = conn.execute(
         f"""
         select _batch_id as batch_id, min(_extract_date) as extract_date,
                count(*) as row_count{null_exprs}
         from {entity.raw_table}
-        where _batch_id is not null
-          and _batch_id not in (
-              select batch_id from quality.batch_profiles where asset_key = ?
-          )
+        where _batch_id in ({", ".join("?" for _ in todo)})
         group by _batch_id
         """,
-        [asset],
+        todo,
     ).df()
     rows = [
         (
@@ -117,8 +131,7 @@ def ensure_partner_months(conn: duckdb.DuckDBPyConnection, entity: Entity) -> No
     asset = f"{entity.raw_schema}/{entity.name}"
     conn.execute("create schema if not exists quality")
     conn.execute(PARTNER_MONTHS_DDL)
-    # `distinct _batch_id` reads one dictionary-compressed column: cheap even at 10 M rows.
-    present = {r[0] for r in conn.execute(f"select distinct _batch_id from {entity.raw_table}").fetchall()}  # fmt: skip
+    present = raw_batch_ids(conn, entity)
     stored = {
         r[0]
         for r in conn.execute(
