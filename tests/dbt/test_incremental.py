@@ -30,8 +30,9 @@ INCREMENTAL_MODELS = (
     "staging.stg_portal__activity_events",
     "staging.stg_lms__learning_records",
     "intermediate.int_partner_metric_facts_monthly",
+    "intermediate.int_partner_metrics",
 )
-SELECT = ["--select", "+int_partner_metric_facts_monthly"]
+SELECT = ["--select", "+int_partner_metrics"]
 PORTAL = "portal/activity_events"
 
 
@@ -135,6 +136,7 @@ def test_incremental_builds_equal_full_refresh(tmp_path, monkeypatch):
     _step_delta(settings)
     _step_release_and_block(settings)
     _step_unchanged(settings)
+    _step_new_day_in_the_latest_month(settings)
 
 
 def _step_delta(settings: Settings) -> None:
@@ -260,3 +262,27 @@ def _step_unchanged(settings: Settings) -> None:
     assert inserted["stg_portal__activity_events"] == 1
     assert inserted["stg_lms__learning_records"] == 0
     assert inserted["int_partner_metric_facts_monthly"] == 0
+    assert inserted["int_partner_metrics"] == 0
+
+
+def _step_new_day_in_the_latest_month(settings: Settings) -> None:
+    """A day of events in May only: the periods that end before May keep their rows."""
+    template = _read_events(_portal_folder(settings, "2025-04-01"))[0]
+    day = [
+        {**template, "event_id": f"MAY-{i}", "occurred_at": f"2025-05-03T0{i}:00:00Z"}
+        for i in range(3)
+    ]
+    _write_events(_portal_folder(settings, "2025-05-04") / "activity_events.jsonl.gz", day)
+    _ingest(settings)
+    inserted = _build_and_compare(settings)
+
+    conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    from_may, total = conn.execute(
+        "select count(*) filter (where window_end >= date '2025-05-01'), count(*) "
+        "from intermediate.int_partner_metrics"
+    ).fetchone()
+    conn.close()
+    # the May month and the second quarter are recomputed whole (peer percentiles compare every
+    # partner of a period); January to April and the first quarter are not touched
+    assert 0 < from_may < total
+    assert inserted["int_partner_metrics"] == from_may

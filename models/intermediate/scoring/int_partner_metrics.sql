@@ -8,7 +8,20 @@
     per_employee divides the raw value by the partner's capacity = its CRM employee_count as of the
     period (int_partner_periods) when positive, else the median positive employee_count of its
     partner type among partners scored in the period, else the median over all partners scored in
-    the period, else 1. -#}
+    the period, else 1.
+    Incremental by period: period_fingerprint sums a hash of every input a period's rows depend
+    on (its partner-period rows, the fact fingerprints of the months its longest window reaches,
+    the certification passes up to its end, the catalog, this model's SQL). A run recomputes the
+    periods whose fingerprint changed, appeared or vanished, whole: the peer percentiles
+    downstream compare every partner of a period. A daily delta redoes the latest month and
+    quarter, not two years of history. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    unique_key=['period_grain', 'period_start'],
+    scope_marker='metric_key',
+    on_schema_change='fail',
+) }}
 
 with
 
@@ -28,6 +41,164 @@ learning_records as (
     select * from {{ ref('stg_lms__learning_records') }}
 ),
 
+period_ends as (
+    select distinct
+        period_grain,
+        period_start,
+        period_end
+    from partner_periods
+),
+
+period_grains as (
+    select distinct period_grain from period_ends
+),
+
+longest_windows as (
+    {#- facts older than a grain's longest trailing window cannot reach its periods -#}
+    select
+        period_grains.period_grain,
+        max(
+            case
+                when period_grains.period_grain = 'quarter' and catalog.window_months < 3 then 3
+                else catalog.window_months
+            end
+        ) as window_months
+    from catalog
+    cross join period_grains
+    group by period_grains.period_grain
+),
+
+monthly_fact_fingerprints as (
+    select
+        activity_month,
+        sum(inputs_fingerprint) as fingerprint
+    from facts
+    group by activity_month
+),
+
+monthly_certification_fingerprints as (
+    select
+        cast({{ dbt.date_trunc('month', 'occurred_date') }} as date) as passed_month,
+        sum({{ row_fingerprint([
+            'partner_id', 'learner_id', 'course_id', 'occurred_date',
+            'certification_expires_date', 'is_corrected',
+        ]) }}) as fingerprint
+    from learning_records
+    where verb = 'passed' and course_kind in ('certification', 'specialization')
+    group by {{ dbt.date_trunc('month', 'occurred_date') }}
+),
+
+catalog_fingerprint as (
+    {#- the catalog and this model's own SQL apply to every period: a change redoes them all -#}
+    select
+        coalesce(sum({{ row_fingerprint([
+            'metric_key', 'base_metric', 'metric_kind', 'min_denominator', 'window_months',
+            'size_basis',
+        ]) }}), 0)
+        + {{ row_fingerprint(["'" ~ model.checksum.checksum ~ "'"]) }} as fingerprint
+    from catalog
+),
+
+period_partner_fingerprints as (
+    select
+        period_grain,
+        period_start,
+        sum({{ row_fingerprint([
+            'partner_id', 'partner_type', 'period_end', 'employee_count',
+        ]) }}) as fingerprint
+    from partner_periods
+    group by period_grain, period_start
+),
+
+period_fact_fingerprints as (
+    select
+        period_ends.period_grain,
+        period_ends.period_start,
+        coalesce(sum(monthly_fact_fingerprints.fingerprint), 0) as fingerprint
+    from period_ends
+    inner join longest_windows
+        on longest_windows.period_grain = period_ends.period_grain
+    left join monthly_fact_fingerprints
+        on monthly_fact_fingerprints.activity_month <= period_ends.period_end
+        and monthly_fact_fingerprints.activity_month >= cast({{ dbt.dateadd(
+            'month',
+            '1 - longest_windows.window_months',
+            dbt.date_trunc('month', 'period_ends.period_end'),
+        ) }} as date)
+    group by period_ends.period_grain, period_ends.period_start
+),
+
+period_certification_fingerprints as (
+    select
+        period_ends.period_grain,
+        period_ends.period_start,
+        coalesce(sum(monthly_certification_fingerprints.fingerprint), 0) as fingerprint
+    from period_ends
+    left join monthly_certification_fingerprints
+        on monthly_certification_fingerprints.passed_month <= period_ends.period_end
+    group by period_ends.period_grain, period_ends.period_start
+),
+
+period_fingerprints as (
+    select
+        period_partner_fingerprints.period_grain,
+        period_partner_fingerprints.period_start,
+        period_partner_fingerprints.fingerprint
+        + period_fact_fingerprints.fingerprint
+        + period_certification_fingerprints.fingerprint
+        + catalog_fingerprint.fingerprint as period_fingerprint
+    from period_partner_fingerprints
+    inner join period_fact_fingerprints
+        on period_fact_fingerprints.period_grain = period_partner_fingerprints.period_grain
+        and period_fact_fingerprints.period_start = period_partner_fingerprints.period_start
+    inner join period_certification_fingerprints
+        on period_certification_fingerprints.period_grain
+        = period_partner_fingerprints.period_grain
+        and period_certification_fingerprints.period_start
+        = period_partner_fingerprints.period_start
+    cross join catalog_fingerprint
+),
+
+{%- if is_incremental() %}
+
+    stored_fingerprints as (
+        select distinct
+            period_grain,
+            period_start,
+            period_fingerprint
+        from {{ this }}
+    ),
+{%- endif %}
+
+scope as (
+    {#- the periods to (re)compute: all in a full build; in an incremental run those whose
+        inputs changed, appeared or disappeared -#}
+    {%- if is_incremental() %}
+        select
+            coalesce(current_periods.period_grain, stored_fingerprints.period_grain)
+                as period_grain,
+            coalesce(current_periods.period_start, stored_fingerprints.period_start)
+                as period_start,
+            current_periods.period_fingerprint
+        from period_fingerprints as current_periods
+        full outer join stored_fingerprints
+            on current_periods.period_grain = stored_fingerprints.period_grain
+            and current_periods.period_start = stored_fingerprints.period_start
+        where current_periods.period_fingerprint
+            is distinct from stored_fingerprints.period_fingerprint
+    {%- else %}
+        select * from period_fingerprints
+    {%- endif %}
+),
+
+scoped_partner_periods as (
+    select partner_periods.*
+    from partner_periods
+    inner join scope
+        on scope.period_grain = partner_periods.period_grain
+        and scope.period_start = partner_periods.period_start
+),
+
 partner_employees as (
     select
         partner_id,
@@ -35,7 +206,7 @@ partner_employees as (
         period_grain,
         period_start,
         case when employee_count > 0 then employee_count end as employee_count
-    from partner_periods
+    from scoped_partner_periods
 ),
 
 partner_capacity as (
@@ -56,21 +227,21 @@ partner_capacity as (
 
 metric_windows as (
     select
-        partner_periods.partner_id,
-        partner_periods.period_grain,
-        partner_periods.period_start,
-        partner_periods.period_end,
+        scoped_partner_periods.partner_id,
+        scoped_partner_periods.period_grain,
+        scoped_partner_periods.period_start,
+        scoped_partner_periods.period_end,
         catalog.metric_key,
         coalesce(catalog.base_metric, catalog.metric_key) as fact_metric_key,
         catalog.metric_kind,
         catalog.min_denominator,
         cast({{ dbt.dateadd(
             'month',
-            '1 - case when partner_periods.period_grain = \'quarter\' and catalog.window_months < 3'
-            ~ ' then 3 else catalog.window_months end',
-            dbt.date_trunc('month', 'partner_periods.period_end'),
+            '1 - case when scoped_partner_periods.period_grain = \'quarter\''
+            ~ ' and catalog.window_months < 3 then 3 else catalog.window_months end',
+            dbt.date_trunc('month', 'scoped_partner_periods.period_end'),
         ) }} as date) as window_start
-    from partner_periods
+    from scoped_partner_periods
     cross join catalog
     where coalesce(catalog.base_metric, catalog.metric_key) <> 'active_certifications'
 ),
@@ -225,7 +396,7 @@ certification_timeline as (
         0 as corrected_change,
         period_grain,
         period_start
-    from partner_periods
+    from scoped_partner_periods
 ),
 
 certifications_at_period_end as (
@@ -285,7 +456,7 @@ unsized as (
     select * from certification_metrics
 ),
 
-final as (
+sized as (
     select
         unsized.partner_id,
         unsized.period_grain,
@@ -308,6 +479,29 @@ final as (
         on partner_capacity.partner_id = unsized.partner_id
         and partner_capacity.period_grain = unsized.period_grain
         and partner_capacity.period_start = unsized.period_start
+),
+
+final as (
+    {#- the rows of the periods in scope; a period in scope without rows keeps one row with a
+        null metric_key, which only tells the incremental strategy to delete it -#}
+    select
+        sized.partner_id,
+        scope.period_grain,
+        scope.period_start,
+        sized.metric_key,
+        sized.window_start,
+        sized.window_end,
+        sized.numerator,
+        sized.denominator,
+        sized.raw_value,
+        sized.is_restated,
+        scope.period_fingerprint
+    from scope
+    left join sized
+        on sized.period_grain = scope.period_grain
+        and sized.period_start = scope.period_start
+    {# tombstones only mean something to an incremental run #}
+    where {{ 'true' if is_incremental() else 'sized.metric_key is not null' }}
 )
 
 select * from final
