@@ -122,6 +122,8 @@ def render(result: BenchResult) -> Group:
             style="dim",
         ),
     ]
+    if result.baseline_source:
+        lines.append(Text(f"baseline taken from {result.baseline_source} (same data)", style="dim"))
     if result.ratio is None or result.overhead_seconds is None:
         lines.append(Text("baseline only: the pipeline was not run (--baseline-only)"))
         return Group(*lines)

@@ -118,6 +118,8 @@ class BenchResult:
     delta: DailyDelta | None = None
     delta_run: PipelineRun | None = None
     finished_at: datetime | None = None
+    # The earlier bench result the baseline was taken from (--baseline-from), else None.
+    baseline_source: Path | None = None
     # 1-minute load average at start and end: other work on the machine skews every figure.
     load_average: tuple[float, float] | None = None
 
@@ -194,6 +196,7 @@ class BenchResult:
                 "peak_rss_bytes": self.baseline_peak_rss_bytes,
                 "step_seconds": self.baseline_runs[0].step_seconds,
                 "repeats": [r.seconds for r in self.baseline_runs],
+                "measured_in": str(self.baseline_source) if self.baseline_source else "this run",
             },
             "ratio": self.ratio,
             "overhead_seconds": self.overhead_seconds,
@@ -516,6 +519,7 @@ def run_bench(
     keep: bool = True,
     delta: bool = True,
     pipeline: bool = True,
+    baseline_from: Path | None = None,
     notify: Notify | None = None,
     on_step: Callable[[str, str], None] | None = None,
     generate_progress: Any = None,
@@ -523,7 +527,9 @@ def run_bench(
     """Measure ``scale``: generate/reuse, K full builds, K baselines, one daily delta.
 
     With ``pipeline=False`` only the data and the baseline are measured: what this machine
-    needs at the least for the essential work.
+    needs at the least for the essential work. ``baseline_from`` takes the baseline from an
+    earlier result on the same generated data instead of running it again (at scale L it takes
+    over 20 minutes).
     """
     if repeat < 1:
         raise BenchError("--repeat must be at least 1")
@@ -543,6 +549,8 @@ def run_bench(
         generate, marker = prepare_data(
             settings, scale, seed, reuse=reuse, progress=generate_progress, sampler=sampler
         )
+        # checked before the long runs: an earlier baseline must be of this very data
+        earlier = _earlier_baseline(baseline_from, scale, seed, marker) if baseline_from else None
         full_runs: list[PipelineRun] = []
         for i in range(repeat if pipeline else 0):
             say(f"full build {i + 1}/{repeat}")
@@ -552,7 +560,7 @@ def run_bench(
             full_runs.append(run)
         baseline_runs: list[BaselineResult] = []
         baseline_db = data_dir / "baseline" / "baseline.duckdb"
-        for i in range(repeat):
+        for i in range(0 if earlier else repeat):
             say(f"baseline {i + 1}/{repeat}")
             baseline_runs.append(
                 run_baseline(
@@ -567,6 +575,8 @@ def run_bench(
             (sampler.peak_between(r.started_at, r.finished_at) or 0 for r in baseline_runs),
             default=None,
         )
+        if earlier:
+            baseline_runs, baseline_peak = earlier
         shutil.rmtree(baseline_db.parent, ignore_errors=True)
         result = BenchResult(
             scale=scale,
@@ -580,6 +590,7 @@ def run_bench(
             full_runs=full_runs,
             baseline_runs=baseline_runs,
             baseline_peak_rss_bytes=baseline_peak,
+            baseline_source=baseline_from if earlier else None,
         )
         if delta and pipeline:
             # The warehouse holds the last full build; add a day and run again.
@@ -600,6 +611,40 @@ def run_bench(
     result.finished_at = datetime.now(UTC)
     result.load_average = (round(load_at_start, 2), round(os.getloadavg()[0], 2))
     return result
+
+
+def _earlier_baseline(
+    path: Path, scale: Scale, seed: int, marker: dict[str, Any]
+) -> tuple[list[BaselineResult], int | None]:
+    """The baseline of an earlier result, if it was measured on this very generated data."""
+    try:
+        earlier = json.loads(path.read_text())
+        baseline = earlier["baseline"]
+        same = (
+            earlier["scale"] == scale.name
+            and earlier["parameters"]["seed"] == seed
+            and earlier["generation"]["generated_at"] == marker.get("generated_at")
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BenchError(f"cannot read a bench result from {path}: {exc}") from exc
+    if not same:
+        raise BenchError(
+            f"{path} was not measured on this data (scale {scale.name}, seed {seed}, "
+            f"generated at {marker.get('generated_at')})",
+            hint="run the baseline again: leave out --baseline-from",
+        )
+    runs = [
+        BaselineResult(
+            seconds=seconds,
+            step_seconds=baseline["step_seconds"],
+            rows_loaded={"all extracts": baseline["rows_loaded"]},
+            rows_scored=baseline["rows_scored"],
+            started_at=0.0,
+            finished_at=0.0,
+        )
+        for seconds in baseline["repeats"]
+    ]
+    return runs, baseline.get("peak_rss_bytes")
 
 
 def write_json(result: BenchResult, path: Path) -> Path:

@@ -47,6 +47,12 @@ def bench(
         help="Keep the bench data directory (landing and warehouse) afterwards.",
     ),
     delta: bool = typer.Option(True, "--delta/--no-delta", help="Also measure a daily delta run."),
+    baseline_from: Path | None = typer.Option(
+        None,
+        "--baseline-from",
+        help="Take the baseline from an earlier bench JSON on the same generated data "
+        "instead of running it again.",
+    ),
     baseline_only: bool = typer.Option(
         False, "--baseline-only", help="Measure only data generation and the DuckDB baseline."
     ),
@@ -96,6 +102,7 @@ def bench(
                 keep=keep,
                 delta=delta,
                 pipeline=not baseline_only,
+                baseline_from=baseline_from,
                 notify=lambda message: console.print(f"[bold cyan]>[/] {message}"),
                 on_step=on_step,
                 generate_progress=generate_progress,

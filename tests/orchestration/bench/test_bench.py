@@ -205,6 +205,22 @@ def test_harness_on_generated_data_with_a_stand_in_pipeline(data_dir, monkeypatc
     console.print(render(only))
     assert "baseline only" in console.export_text()
 
+    # --baseline-from: the baseline of an earlier result on the same data, not run again
+    earlier = data_dir.data_dir / "b.json"
+    reused = bench_runner.run_bench(
+        data_dir, SCALES["XS"], seed=3, delta=False, baseline_from=earlier
+    )
+    assert reused.baseline_seconds == only.baseline_seconds
+    assert reused.ratio == reused.full.seconds / only.baseline_seconds
+    payload = json.loads(bench_runner.write_json(reused, data_dir.data_dir / "r.json").read_text())
+    assert payload["baseline"]["measured_in"] == str(earlier)
+    other = {**json.loads(earlier.read_text()), "parameters": {"seed": 4}}
+    (data_dir.data_dir / "other.json").write_text(json.dumps(other))
+    with pytest.raises(bench_runner.BenchError, match="not measured on this data"):
+        bench_runner.run_bench(
+            data_dir, SCALES["XS"], seed=3, baseline_from=data_dir.data_dir / "other.json"
+        )
+
     again = bench_runner.run_bench(data_dir, SCALES["XS"], seed=3, delta=False, keep=False)
     assert again.generate.note and again.generate.note.startswith("reused")
     assert not bench_runner.bench_dir(data_dir, SCALES["XS"], 3).exists()
