@@ -10,6 +10,10 @@ Rows are cast and checked while each file is read and written once, straight int
 table inside the extract's transaction; rows that fail move to quarantine before commit. If a
 statement fails (which aborts a DuckDB transaction) the extract is rolled back and loaded
 again carefully through a temp table (see ``checked.py``).
+
+Several pending extracts of an entity load at the same time, one per DuckDB thread, each on its
+own cursor and in its own transaction (``_load_pending``). A file already digested at the same
+size and mtime is not read again to learn its sha256 (``raw_meta.file_digests``).
 """
 
 from __future__ import annotations
