@@ -227,3 +227,49 @@ def test_revenue_spike_counts_only_deals_the_pipeline_never_showed(qsettings):
     row = frame.iloc[0]
     assert row["unseen_deals"] == 1 and row["unseen_revenue"] == 60_000
     assert row["excess"] > 0
+
+
+def _events(conn, batch: str, extract: str, partner_months: dict[tuple[str, str], int]) -> None:
+    for (partner, month), n in partner_months.items():
+        conn.execute(
+            """insert into raw_portal.activity_events (event_id, partner_id, event_type,
+                   occurred_at, _extract_date, _batch_id)
+               select ? || '-' || ? || '-' || ? || '-' || i, ?, 'login',
+                      ?::timestamp + interval 1 hour, ?, ?
+               from range(?) t(i)""",
+            [batch, partner, month, partner, month, extract, batch, n],
+        )
+
+
+def _partner_months(conn) -> list[tuple]:
+    from expectations.profiling import ensure_partner_months
+    from orchestration.extracts import get_entity
+
+    ensure_partner_months(conn, get_entity("portal", "activity_events"))
+    return conn.execute(
+        "select batch_id, partner_id, strftime(month, '%Y-%m'), row_count "
+        "from quality.batch_partner_months order by all"
+    ).fetchall()
+
+
+def test_partner_month_counts_follow_new_replaced_and_changed_batches(qsettings):
+    """Counted once per batch; a re-delivered extract's old batch goes; rows changed inside a
+    counted batch (the stored counts no longer add up) make the entity be counted afresh."""
+    with connect(qsettings) as conn:
+        ensure_raw_schema(conn)
+        _events(conn, "b1", "2026-02-01", {("P1", "2026-01-01"): 3, ("P2", "2026-01-01"): 1})
+        assert _partner_months(conn) == [("b1", "P1", "2026-01", 3), ("b1", "P2", "2026-01", 1)]
+
+        _events(conn, "b2", "2026-03-01", {("P1", "2026-02-01"): 2})
+        conn.execute("delete from raw_portal.activity_events where _batch_id = 'b1'")
+        _events(conn, "b1-again", "2026-02-01", {("P1", "2026-01-01"): 4})
+        assert _partner_months(conn) == [
+            ("b1-again", "P1", "2026-01", 4),
+            ("b2", "P1", "2026-02", 2),
+        ]
+
+        conn.execute("delete from raw_portal.activity_events where event_id = 'b2-P1-2026-02-01-0'")
+        assert _partner_months(conn) == [
+            ("b1-again", "P1", "2026-01", 4),
+            ("b2", "P1", "2026-02", 1),
+        ]
