@@ -31,8 +31,9 @@ INCREMENTAL_MODELS = (
     "staging.stg_lms__learning_records",
     "intermediate.int_partner_metric_facts_monthly",
     "intermediate.int_partner_metrics",
+    "intermediate.int_partner_metrics_normalized",
 )
-SELECT = ["--select", "+int_partner_metrics"]
+SELECT = ["--select", "+int_partner_metrics_normalized"]
 PORTAL = "portal/activity_events"
 
 
@@ -263,6 +264,7 @@ def _step_unchanged(settings: Settings) -> None:
     assert inserted["stg_lms__learning_records"] == 0
     assert inserted["int_partner_metric_facts_monthly"] == 0
     assert inserted["int_partner_metrics"] == 0
+    assert inserted["int_partner_metrics_normalized"] == 0
 
 
 def _step_new_day_in_the_latest_month(settings: Settings) -> None:
@@ -286,3 +288,4 @@ def _step_new_day_in_the_latest_month(settings: Settings) -> None:
     # partner of a period); January to April and the first quarter are not touched
     assert 0 < from_may < total
     assert inserted["int_partner_metrics"] == from_may
+    assert inserted["int_partner_metrics_normalized"] == from_may

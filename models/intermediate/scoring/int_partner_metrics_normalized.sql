@@ -9,7 +9,18 @@
     partner sharing the keys of the partner's level, whatever their own level. Each segment some
     partner is compared in gets an integer id; values are counted once per distinct value in a
     segment (a hash aggregate), and only those counts are ranked, partitioned by the integer id:
-    several window sorts of every partner row by string keys cost far more. -#}
+    several window sorts of every partner row by string keys cost far more.
+    Incremental by period, like int_partner_metrics: period_fingerprint adds to the metrics'
+    period fingerprint what normalizing reads besides (the partners' segments, the catalog's
+    normalization settings, this model's SQL); periods whose fingerprint changed, appeared or
+    vanished are normalized again, whole. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    unique_key=['period_grain', 'period_start'],
+    scope_marker='metric_key',
+    on_schema_change='fail',
+) }}
 
 {%- set levels = {
     'partner_type_region': ['partner_type', 'region'],
@@ -31,6 +42,98 @@ catalog as (
     select * from {{ ref('scoring_metric_catalog') }}
 ),
 
+metric_period_fingerprints as (
+    select distinct
+        period_grain,
+        period_start,
+        period_fingerprint
+    from metrics
+),
+
+segment_fingerprints as (
+    select
+        period_grain,
+        period_start,
+        sum({{ row_fingerprint([
+            'partner_id', 'partner_type', 'region', 'peer_level', 'peer_segment',
+        ]) }}) as fingerprint
+    from partner_periods
+    group by period_grain, period_start
+),
+
+settings_fingerprint as (
+    {#- the normalization settings and this model's own SQL apply to every period -#}
+    select
+        coalesce(sum({{ row_fingerprint([
+            'metric_key', 'normalization', 'winsor_lower_pct', 'winsor_upper_pct', 'direction',
+            'missing_rule',
+        ]) }}), 0)
+        + {{ row_fingerprint(["'" ~ model.checksum.checksum ~ "'"]) }} as fingerprint
+    from catalog
+),
+
+period_fingerprints as (
+    select
+        metric_period_fingerprints.period_grain,
+        metric_period_fingerprints.period_start,
+        metric_period_fingerprints.period_fingerprint
+        + coalesce(segment_fingerprints.fingerprint, 0)
+        + settings_fingerprint.fingerprint as period_fingerprint
+    from metric_period_fingerprints
+    left join segment_fingerprints
+        on segment_fingerprints.period_grain = metric_period_fingerprints.period_grain
+        and segment_fingerprints.period_start = metric_period_fingerprints.period_start
+    cross join settings_fingerprint
+),
+
+{%- if is_incremental() %}
+
+    stored_fingerprints as (
+        select distinct
+            period_grain,
+            period_start,
+            period_fingerprint
+        from {{ this }}
+    ),
+{%- endif %}
+
+scope as (
+    {#- the periods to (re)normalize: all in a full build; in an incremental run those whose
+        inputs changed, appeared or disappeared -#}
+    {%- if is_incremental() %}
+        select
+            coalesce(current_periods.period_grain, stored_fingerprints.period_grain)
+                as period_grain,
+            coalesce(current_periods.period_start, stored_fingerprints.period_start)
+                as period_start,
+            current_periods.period_fingerprint
+        from period_fingerprints as current_periods
+        full outer join stored_fingerprints
+            on current_periods.period_grain = stored_fingerprints.period_grain
+            and current_periods.period_start = stored_fingerprints.period_start
+        where current_periods.period_fingerprint
+            is distinct from stored_fingerprints.period_fingerprint
+    {%- else %}
+        select * from period_fingerprints
+    {%- endif %}
+),
+
+scoped_partner_periods as (
+    select partner_periods.*
+    from partner_periods
+    inner join scope
+        on scope.period_grain = partner_periods.period_grain
+        and scope.period_start = partner_periods.period_start
+),
+
+scoped_metrics as (
+    select metrics.*
+    from metrics
+    inner join scope
+        on scope.period_grain = metrics.period_grain
+        and scope.period_start = metrics.period_start
+),
+
 partner_levels as (
     {#- Each partner period under each level, with the keys of its segment at that level (a key
         the level does not use is null, so the levels share one set of columns). -#}
@@ -45,7 +148,7 @@ partner_levels as (
                 else 'cast(null as ' ~ dbt.type_string() ~ ')' }} as segment_partner_type,
             {{ 'region' if 'region' in keys
                 else 'cast(null as ' ~ dbt.type_string() ~ ')' }} as segment_region
-        from partner_periods
+        from scoped_partner_periods
         {%- if not loop.last %}
             union all
         {%- endif %}
@@ -89,16 +192,16 @@ segment_memberships as (
 value_ties as (
     select
         segment_memberships.segment_id,
-        metrics.metric_key,
-        metrics.raw_value,
+        scoped_metrics.metric_key,
+        scoped_metrics.raw_value,
         count(*) as value_ties
-    from metrics
+    from scoped_metrics
     inner join segment_memberships
-        on segment_memberships.partner_id = metrics.partner_id
-        and segment_memberships.period_grain = metrics.period_grain
-        and segment_memberships.period_start = metrics.period_start
-    where metrics.raw_value is not null
-    group by segment_memberships.segment_id, metrics.metric_key, metrics.raw_value
+        on segment_memberships.partner_id = scoped_metrics.partner_id
+        and segment_memberships.period_grain = scoped_metrics.period_grain
+        and segment_memberships.period_start = scoped_metrics.period_start
+    where scoped_metrics.raw_value is not null
+    group by segment_memberships.segment_id, scoped_metrics.metric_key, scoped_metrics.raw_value
 ),
 
 value_ranks as (
@@ -176,33 +279,33 @@ normalized_values as (
 
 partner_comparisons as (
     select
-        partner_periods.partner_id,
-        partner_periods.period_grain,
-        partner_periods.period_start,
-        partner_periods.peer_level,
-        partner_periods.peer_segment,
+        scoped_partner_periods.partner_id,
+        scoped_partner_periods.period_grain,
+        scoped_partner_periods.period_start,
+        scoped_partner_periods.peer_level,
+        scoped_partner_periods.peer_segment,
         segment_memberships.segment_id
-    from partner_periods
+    from scoped_partner_periods
     left join segment_memberships
-        on segment_memberships.partner_id = partner_periods.partner_id
-        and segment_memberships.period_grain = partner_periods.period_grain
-        and segment_memberships.period_start = partner_periods.period_start
+        on segment_memberships.partner_id = scoped_partner_periods.partner_id
+        and segment_memberships.period_grain = scoped_partner_periods.period_grain
+        and segment_memberships.period_start = scoped_partner_periods.period_start
         and segment_memberships.is_compared_level
 ),
 
-final as (
+normalized as (
     select
-        metrics.partner_id,
-        metrics.period_grain,
-        metrics.period_start,
-        metrics.metric_key,
-        metrics.raw_value,
-        metrics.numerator,
-        metrics.denominator,
-        metrics.window_start,
-        metrics.window_end,
-        metrics.is_restated,
-        metrics.raw_value is null as is_missing,
+        scoped_metrics.partner_id,
+        scoped_metrics.period_grain,
+        scoped_metrics.period_start,
+        scoped_metrics.metric_key,
+        scoped_metrics.raw_value,
+        scoped_metrics.numerator,
+        scoped_metrics.denominator,
+        scoped_metrics.window_start,
+        scoped_metrics.window_end,
+        scoped_metrics.is_restated,
+        scoped_metrics.raw_value is null as is_missing,
         partner_comparisons.peer_level,
         partner_comparisons.peer_segment,
         catalog.normalization,
@@ -213,17 +316,47 @@ final as (
                 then 100.0 - normalized_values.normalized_ascending
             else normalized_values.normalized_ascending
         end as normalized_value
-    from metrics
+    from scoped_metrics
     inner join partner_comparisons
-        on partner_comparisons.partner_id = metrics.partner_id
-        and partner_comparisons.period_grain = metrics.period_grain
-        and partner_comparisons.period_start = metrics.period_start
+        on partner_comparisons.partner_id = scoped_metrics.partner_id
+        and partner_comparisons.period_grain = scoped_metrics.period_grain
+        and partner_comparisons.period_start = scoped_metrics.period_start
     inner join catalog
-        on catalog.metric_key = metrics.metric_key
+        on catalog.metric_key = scoped_metrics.metric_key
     left join normalized_values
         on normalized_values.segment_id = partner_comparisons.segment_id
-        and normalized_values.metric_key = metrics.metric_key
-        and normalized_values.raw_value = metrics.raw_value
+        and normalized_values.metric_key = scoped_metrics.metric_key
+        and normalized_values.raw_value = scoped_metrics.raw_value
+),
+
+final as (
+    {#- the rows of the periods in scope; a period in scope without rows keeps one row with a
+        null metric_key, which only tells the incremental strategy to delete it -#}
+    select
+        normalized.partner_id,
+        scope.period_grain,
+        scope.period_start,
+        normalized.metric_key,
+        normalized.raw_value,
+        normalized.numerator,
+        normalized.denominator,
+        normalized.window_start,
+        normalized.window_end,
+        normalized.is_restated,
+        normalized.is_missing,
+        normalized.peer_level,
+        normalized.peer_segment,
+        normalized.normalization,
+        normalized.direction,
+        normalized.missing_rule,
+        normalized.normalized_value,
+        scope.period_fingerprint
+    from scope
+    left join normalized
+        on normalized.period_grain = scope.period_grain
+        and normalized.period_start = scope.period_start
+    {# tombstones only mean something to an incremental run #}
+    where {{ 'true' if is_incremental() else 'normalized.metric_key is not null' }}
 )
 
 select * from final
