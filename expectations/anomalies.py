@@ -19,6 +19,10 @@ from expectations.profiling import ensure_partner_months
 from orchestration.extracts import get_entity
 
 MAD_SCALE = 1.4826  # MAD of a normal distribution -> standard deviation
+# A batch covering less than 1/CADENCE_TOLERANCE of the usual span between deliveries (a daily
+# delivery of a monthly source, say) is compared per usual span; months run 28 to 31 days. A
+# longer gap is a late or missed delivery (freshness says so), whose volume means nothing sure.
+CADENCE_TOLERANCE = 1.5
 
 
 @dataclass
@@ -47,11 +51,34 @@ def _months_between(a: date, b: date) -> int:
     return (a.year - b.year) * 12 + (a.month - b.month)
 
 
+def _span_factors(dates: list[date], extract_date: date) -> tuple[list[float], float]:
+    """Each earlier batch's span as a multiple of the usual span between deliveries (1.0 unless
+    it is a more frequent delivery, and for the first batch), and the same for the batch at
+    ``extract_date``."""
+    spans = [(b - a).days for a, b in zip(dates, [*dates[1:], extract_date], strict=True)]
+    usual = float(np.median(spans[:-1])) if len(spans) > 1 else 0.0
+
+    def factor(days: int) -> float:
+        ratio = days / usual if usual > 0 else 1.0
+        return ratio if 0 < ratio < 1 / CADENCE_TOLERANCE else 1.0
+
+    return [1.0, *(factor(d) for d in spans[:-1])], factor(spans[-1])
+
+
 def volume_band(history: pd.DataFrame, extract_date: date, cfg: Volume) -> Band | None:
-    """Band for a batch's row count from the batches before ``extract_date``."""
+    """Band for a batch's row count from the batches before ``extract_date``.
+
+    Counts are compared per usual delivery span: a one-day delivery of a monthly source is
+    expected to hold about a thirtieth of a month's rows, and once such deliveries are in the
+    history they count as their monthly equivalent.
+    """
     earlier = history[history["extract_date"] < pd.Timestamp(extract_date)]
     if len(earlier) < cfg.min_history:
         return None
+    history_factors, span = _span_factors([d.date() for d in earlier["extract_date"]], extract_date)
+    earlier = earlier.assign(
+        row_count=earlier["row_count"].astype(float) / np.asarray(history_factors)
+    )
     recent = earlier.tail(cfg.window)["row_count"].astype(float).tolist()
     center, spread, _ = robust_band(recent, cfg.k, 0.0)
     factor = None
@@ -71,6 +98,7 @@ def volume_band(history: pd.DataFrame, extract_date: date, cfg: Volume) -> Band 
             if settled and base > 0 and abs(year_ago - base) > cfg.k * np.sqrt(base):
                 factor = year_ago / base
                 center, spread = center * factor, spread * factor
+    center, spread = center * span, spread * span
     # Counts carry Poisson noise: small batches need at least k * sqrt(expected) of slack.
     allowed = max(cfg.k * spread, cfg.min_relative_change * center, cfg.k * np.sqrt(center))
     return Band(center, spread, allowed, len(recent), factor)

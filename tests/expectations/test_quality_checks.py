@@ -195,6 +195,25 @@ def test_volume_band_ignores_a_ramp_up_as_season():
     assert band.excess(1236) <= 0  # the settled level, not 1.8x it
 
 
+def test_volume_band_compares_a_daily_delivery_per_usual_span():
+    """A monthly source delivering one day: a day's worth of rows is expected, not a month's."""
+    months = pd.date_range("2025-01-01", periods=10, freq="MS")
+    history = pd.DataFrame(
+        {"extract_date": months, "row_count": [3000 + 10 * (i % 3) for i in range(10)]}
+    )
+    day = pd.Timestamp("2025-10-02").date()  # one day after the last monthly extract
+    band = anomalies.volume_band(history, day, Volume())
+    assert band.center == pytest.approx(3010 / 30, rel=0.05)
+    assert band.excess(100) <= 0 < band.excess(3000)
+    # once in the history, the day counts as its monthly equivalent: the next month is normal
+    with_day = pd.concat(
+        [history, pd.DataFrame({"extract_date": [pd.Timestamp(day)], "row_count": [100]})]
+    )
+    november = anomalies.volume_band(with_day, pd.Timestamp("2025-11-01").date(), Volume())
+    assert november.center == pytest.approx(3010, rel=0.05)
+    assert november.excess(3005) <= 0 < november.excess(100)
+
+
 def _opportunity(conn, opp_id, extract, *, created, closed, amount, stage="closed_won"):
     conn.execute(
         """insert into raw_crm.opportunities (opportunity_id, partner_id, amount, currency,
