@@ -73,6 +73,8 @@ def render(result: BenchResult) -> Group:
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     _row(table, STAGE_LABELS["generate"], result.generate, None)
+    if result.dbt_parse is not None:
+        _row(table, STAGE_LABELS.get("dbt_parse", "dbt parse"), result.dbt_parse, None)
     if full is not None:
         for name, stage in full.stages.items():
             _row(table, STAGE_LABELS.get(name, name), stage, full.seconds)
