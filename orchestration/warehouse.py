@@ -18,13 +18,17 @@ from orchestration.settings import Settings, get_settings
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 
-def configure(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+def database_config(settings: Settings) -> dict[str, str | int]:
+    """Limits given when the database opens, not SET afterwards: DuckDB refuses to set
+    temp_directory again (even to the same path) once a query has spilled to it, and a second
+    connect() to an open file in this process shares its database."""
     settings.duckdb_temp_dir.mkdir(parents=True, exist_ok=True)
-    conn.execute(f"set temp_directory = '{settings.duckdb_temp_dir.as_posix()}'")
+    config: dict[str, str | int] = {"temp_directory": settings.duckdb_temp_dir.as_posix()}
     if settings.duckdb_memory_limit:
-        conn.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
+        config["memory_limit"] = settings.duckdb_memory_limit
     if settings.duckdb_threads:
-        conn.execute(f"set threads = {int(settings.duckdb_threads)}")
+        config["threads"] = int(settings.duckdb_threads)
+    return config
 
 
 @contextmanager
@@ -34,9 +38,8 @@ def connect(
     settings = settings or get_settings()
     target = path or settings.warehouse_path
     target.parent.mkdir(parents=True, exist_ok=True)
-    conn = duckdb.connect(str(target), read_only=read_only)
+    conn = duckdb.connect(str(target), read_only=read_only, config=database_config(settings))
     try:
-        configure(conn, settings)
         yield conn
     finally:
         conn.close()

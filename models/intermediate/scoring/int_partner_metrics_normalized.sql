@@ -86,36 +86,10 @@ period_fingerprints as (
     cross join settings_fingerprint
 ),
 
-{%- if is_incremental() %}
-
-    stored_fingerprints as (
-        select distinct
-            period_grain,
-            period_start,
-            period_fingerprint
-        from {{ this }}
-    ),
-{%- endif %}
-
 scope as (
     {#- the periods to (re)normalize: all in a full build; in an incremental run those whose
         inputs changed, appeared or disappeared -#}
-    {%- if is_incremental() %}
-        select
-            coalesce(current_periods.period_grain, stored_fingerprints.period_grain)
-                as period_grain,
-            coalesce(current_periods.period_start, stored_fingerprints.period_start)
-                as period_start,
-            current_periods.period_fingerprint
-        from period_fingerprints as current_periods
-        full outer join stored_fingerprints
-            on current_periods.period_grain = stored_fingerprints.period_grain
-            and current_periods.period_start = stored_fingerprints.period_start
-        where current_periods.period_fingerprint
-            is distinct from stored_fingerprints.period_fingerprint
-    {%- else %}
-        select * from period_fingerprints
-    {%- endif %}
+    {{ changed_period_scope('period_fingerprints') }}
 ),
 
 scoped_partner_periods as (
