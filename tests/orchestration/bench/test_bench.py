@@ -252,23 +252,25 @@ def _pipeline_pieces_missing() -> str | None:
 
 @pytest.mark.e2e
 @pytest.mark.skipif(_pipeline_pieces_missing() is not None, reason=str(_pipeline_pieces_missing()))
-def test_bench_cli_end_to_end_on_xs(data_dir, tmp_path: Path):
-    """`partnerscore bench --scale XS` on the real pipeline: every stage, baseline, ratio.
-
-    The delta run is left out here (it is a second full pipeline run); the harness test
-    above covers it with a stand-in pipeline.
-    """
+def test_bench_cli_end_to_end_on_s(data_dir, tmp_path: Path):
+    """`partnerscore bench --scale S`, the smoke check the issue asks of make test: the real
+    pipeline on 500 partners, 24 months and ~1 M events, the baseline, the daily delta, the
+    table and the JSON (times are reported, never asserted)."""
     from orchestration.cli import app
 
-    out = tmp_path / "xs.json"
+    out = tmp_path / "s.json"
     result = CliRunner().invoke(
-        app, ["bench", "--scale", "XS", "--json", str(out), "--memory-limit", "2GB", "--no-delta"]
+        app, ["bench", "--scale", "S", "--json", str(out), "--memory-limit", "2GB"]
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(out.read_text())
-    _assert_complete(payload, "XS", delta=False)
+    _assert_complete(payload, "S")
     assert payload["memory_limit"] == "2GB"
-    assert isinstance(payload["dbt_profile_sets_memory_limit"], bool)
-    assert payload["stages"]["ingest"]["rows"] > 20_000
+    assert payload["dbt_profile_sets_memory_limit"] is True
+    assert payload["stages"]["ingest"]["rows"] == payload["stages"]["generate"]["rows"]
+    assert payload["stages"]["ingest"]["rows"] > 1_000_000
     assert payload["stages"]["dbt_build"]["rows"] > 0
+    assert payload["delta"]["rows"]["portal/activity_events"] > 0
+    for label in ("generate", "ingest", "checks", "dbt build", "publish", "baseline", "delta"):
+        assert label in result.output
     assert "pipeline / baseline" in result.output
