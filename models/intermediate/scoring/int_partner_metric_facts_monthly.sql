@@ -7,7 +7,10 @@
     partner-month (portal events, the CRM and LMS record facts, the activity points settings); a
     run recomputes only the partner-months whose fingerprint changed, so a new day, a late event
     for an old month, a re-delivered extract, a block or its release, or a correction redo the
-    months they touch and nothing else. A partner-month left without facts is deleted. -#}
+    months they touch and nothing else. A partner-month left without facts is deleted.
+    The event part of the fingerprint comes summed per load batch from
+    int_partner_event_fingerprints_monthly, which redoes only changed batches: the events
+    themselves are read for the partner-months in scope only. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='replace_scope',
@@ -177,16 +180,15 @@ lms_activities as (
 ),
 
 event_fingerprints as (
-    {#- fingerprints: one per partner-month over every input row that can produce a fact there -#}
+    {#- fingerprints: one per partner-month over every input row that can produce a fact there;
+        the events' part is kept per load batch, incrementally, by its own model -#}
     select
         partner_id,
-        cast({{ dbt.date_trunc('month', 'occurred_date') }} as date) as activity_month,
-        sum({{ row_fingerprint(
-            ['event_id', 'user_id', 'event_type', 'occurred_date', 'is_corrected']
-        ) }}) as fingerprint
-    from activity_events
-    where occurred_date is not null and partner_id is not null
-    group by partner_id, {{ dbt.date_trunc('month', 'occurred_date') }}
+        activity_month,
+        sum(events_fingerprint) as fingerprint
+    from {{ ref('int_partner_event_fingerprints_monthly') }}
+    where partner_id is not null
+    group by partner_id, activity_month
 ),
 
 record_fingerprints as (
@@ -273,7 +275,8 @@ scope as (
 ),
 
 scoped_events as (
-    {#- only the events of partner-months in scope are aggregated -#}
+    {#- only the events of partner-months in scope are read; the date range of the scope lets
+        DuckDB skip the row groups of other months before the join -#}
     select activity_events.*
     from activity_events
     {%- if is_incremental() %}
@@ -281,11 +284,45 @@ scoped_events as (
         on activity_events.partner_id = scope.partner_id
         and cast({{ dbt.date_trunc('month', 'activity_events.occurred_date') }} as date)
         = scope.activity_month
+    where activity_events.occurred_date >= (
+        select min(scope_range.activity_month) from scope as scope_range
+    )
+        and activity_events.occurred_date < (
+            select {{ dbt.dateadd('month', 1, 'max(scope_range.activity_month)') }}
+            from scope as scope_range
+        )
+    {%- endif %}
+),
+
+scoped_records as (
+    {#- the CRM and LMS record facts of the partner-months in scope -#}
+    select record_inputs.*
+    from (
+        select * from crm_facts
+        union all
+        select * from first_completions
+    ) as record_inputs
+    {%- if is_incremental() %}
+    inner join scope
+        on record_inputs.partner_id = scope.partner_id
+        and cast({{ dbt.date_trunc('month', 'record_inputs.activity_date') }} as date)
+        = scope.activity_month
+    {%- endif %}
+),
+
+scoped_lms_activities as (
+    select lms_activities.*
+    from lms_activities
+    {%- if is_incremental() %}
+    inner join scope
+        on lms_activities.partner_id = scope.partner_id
+        and cast({{ dbt.date_trunc('month', 'lms_activities.activity_date') }} as date)
+        = scope.activity_month
     {%- endif %}
 ),
 
 record_facts as (
-    select * from crm_facts
+    select * from scoped_records
     union all
     select
         partner_id,
@@ -318,7 +355,7 @@ activities as (
         is_corrected
     from scoped_events
     union all
-    select * from lms_activities
+    select * from scoped_lms_activities
 ),
 
 activity_points_by_type as (
@@ -345,8 +382,6 @@ all_facts as (
     select * from record_facts
     union all
     select * from active_user_days
-    union all
-    select * from first_completions
 ),
 
 monthly_facts as (
