@@ -15,8 +15,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from orchestration.settings import PROJECT_DIR, Settings
 
@@ -54,12 +56,29 @@ class RunOutcome:
 
 
 def ensure_instance(settings: Settings) -> dg.DagsterInstance:
-    """A persistent Dagster instance under the data dir, with the warehouse pool limited to 1."""
+    """A persistent Dagster instance under the data dir, with the warehouse pool limited to 1.
+
+    Its event log is Dagster's SQLite one with connections kept open
+    (``orchestration.instance_storage``); an instance created before that, whose dagster.yaml
+    configures no storage of its own, gets the entry added (same files, nothing to migrate).
+    """
+    settings.export_env()  # dagster.yaml reads DAGSTER_HOME
     settings.ensure_dirs()
     config = settings.dagster_home / "dagster.yaml"
     if not config.exists():
         shutil.copyfile(PROJECT_DIR / "orchestration" / "dagster.yaml", config)
+    else:
+        _add_event_log_storage(config)
     return dg.DagsterInstance.from_config(str(settings.dagster_home))
+
+
+def _add_event_log_storage(config: Path) -> None:
+    from orchestration.instance_storage import DAGSTER_YAML_ENTRY, STORAGE_KEYS
+
+    text = config.read_text()
+    current = yaml.safe_load(text) or {}
+    if isinstance(current, dict) and not any(key in current for key in STORAGE_KEYS):
+        config.write_text(text.rstrip("\n") + "\n" + DAGSTER_YAML_ENTRY)
 
 
 def _stage_of_steps(defs: dg.Definitions) -> dict[str, str]:
