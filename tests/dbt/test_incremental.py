@@ -32,9 +32,29 @@ INCREMENTAL_MODELS = (
     "intermediate.int_partner_metric_facts_monthly",
     "intermediate.int_partner_metrics",
     "intermediate.int_partner_metrics_normalized",
+    "intermediate.int_partner_score_components",
+    "intermediate.int_partner_scores",
+    "intermediate.int_partner_score_bands",
+    "marts.fct_partner_scores",
+    "marts.fct_partner_score_components",
+    "marts.fct_partner_score_changes",
 )
-SELECT = ["--select", "+int_partner_metrics_normalized"]
+SELECT = [
+    "--select",
+    "+fct_partner_scores",
+    "+fct_partner_score_components",
+    "+fct_partner_score_changes",
+]
 PORTAL = "portal/activity_events"
+# the models downstream of the normalized metrics, incremental by period too
+PERIOD_CHAIN_MODELS = (
+    "int_partner_score_components",
+    "int_partner_scores",
+    "int_partner_score_bands",
+    "fct_partner_scores",
+    "fct_partner_score_components",
+    "fct_partner_score_changes",
+)
 
 
 def _dbt(settings: Settings, *args: str) -> dict:
@@ -265,6 +285,8 @@ def _step_unchanged(settings: Settings) -> None:
     assert inserted["int_partner_metric_facts_monthly"] == 0
     assert inserted["int_partner_metrics"] == 0
     assert inserted["int_partner_metrics_normalized"] == 0
+    for model in PERIOD_CHAIN_MODELS:
+        assert inserted[model] == 0, model
 
 
 def _step_new_day_in_the_latest_month(settings: Settings) -> None:
@@ -289,3 +311,17 @@ def _step_new_day_in_the_latest_month(settings: Settings) -> None:
     assert 0 < from_may < total
     assert inserted["int_partner_metrics"] == from_may
     assert inserted["int_partner_metrics_normalized"] == from_may
+    # so are the periods' scores, bands and marts: the chain models (whose periods read the
+    # ones before them) start from the earliest changed period, here May and the second quarter
+    for model in PERIOD_CHAIN_MODELS:
+        schema = "marts" if model.startswith("fct_") else "intermediate"
+        conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+        in_may, rows = conn.execute(
+            f"""
+            select count(*) filter (where period_start >= date '2025-04-01'
+                and (period_grain = 'quarter' or period_start >= date '2025-05-01')), count(*)
+            from {schema}.{model}
+            """
+        ).fetchone()
+        conn.close()
+        assert 0 < inserted[model] == in_may < rows, model

@@ -3,7 +3,17 @@
     zero -> 0, exclude -> the metric gets weight 0 and the others are renormalized to sum to 100.
     contribution = normalized value x effective weight / 100; the score is the exact sum rounded to
     2 decimals, and contributions are rounded to 2 decimals with the rounding residual put on the
-    largest contribution, so contributions always sum exactly to the score. -#}
+    largest contribution, so contributions always sum exactly to the score.
+    Incremental by period: period_fingerprint adds to the normalized metrics' period fingerprint
+    the partners' types and scorecard versions, the weights and this model's SQL; a run redoes
+    the periods whose fingerprint changed, appeared or vanished. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    unique_key=['period_grain', 'period_start'],
+    scope_marker='metric_key',
+    on_schema_change='fail',
+) }}
 
 with
 
@@ -17,6 +27,53 @@ normalized as (
 
 weights as (
     select * from {{ ref('scoring_weights') }}
+),
+
+version_weight_fingerprints as (
+    select
+        version,
+        sum({{ row_fingerprint(['version', 'partner_type', 'metric_key', 'weight']) }})
+            as fingerprint
+    from weights
+    group by version
+),
+
+weighting_fingerprints as (
+    {#- what picks a partner's weights: its type, the period's scorecard version and that
+        version's weights (a new version's weights leave the periods of the others alone) -#}
+    select
+        partner_periods.period_grain,
+        partner_periods.period_start,
+        sum(
+            {{ row_fingerprint(['partner_periods.partner_id', 'partner_periods.partner_type',
+                'partner_periods.scorecard_version']) }}
+            + coalesce(version_weight_fingerprints.fingerprint, 0)
+        ) as fingerprint
+    from partner_periods
+    left join version_weight_fingerprints
+        on version_weight_fingerprints.version = partner_periods.scorecard_version
+    group by partner_periods.period_grain, partner_periods.period_start
+),
+
+normalized_periods as (
+    {{ period_fingerprints_of(ref('int_partner_metrics_normalized')) }}
+),
+
+period_fingerprints as (
+    select
+        normalized_periods.period_grain,
+        normalized_periods.period_start,
+        normalized_periods.period_fingerprint
+        + coalesce(weighting_fingerprints.fingerprint, 0)
+        + {{ settings_fingerprint({}) }} as period_fingerprint
+    from normalized_periods
+    left join weighting_fingerprints
+        on weighting_fingerprints.period_grain = normalized_periods.period_grain
+        and weighting_fingerprints.period_start = normalized_periods.period_start
+),
+
+scope as (
+    {{ changed_period_scope('period_fingerprints') }}
 ),
 
 weighted as (
@@ -38,6 +95,9 @@ weighted as (
             when normalized.missing_rule = 'zero' then 0.0
         end as scored_value
     from partner_periods
+    inner join scope
+        on scope.period_grain = partner_periods.period_grain
+        and scope.period_start = partner_periods.period_start
     inner join weights
         on weights.version = partner_periods.scorecard_version
         and weights.partner_type = partner_periods.partner_type
@@ -100,7 +160,7 @@ rounded as (
     window partner_period as (partition by partner_id, period_grain, period_start)
 ),
 
-final as (
+scored_components as (
     select
         partner_id,
         period_grain,
@@ -129,6 +189,37 @@ final as (
         effective_weight - coalesce(scored_value, 0.0) * effective_weight / 100.0 as points_missed,
         score
     from rounded
+),
+
+final as (
+    {#- the rows of the periods in scope; a period in scope without rows keeps one row with a
+        null metric_key, which only tells the incremental strategy to delete it -#}
+    select
+        scored_components.partner_id,
+        scope.period_grain,
+        scope.period_start,
+        scored_components.scorecard_version,
+        scored_components.metric_key,
+        scored_components.raw_value,
+        scored_components.normalized_value,
+        scored_components.scored_value,
+        scored_components.is_missing,
+        scored_components.is_excluded,
+        scored_components.missing_rule,
+        scored_components.is_restated,
+        scored_components.configured_weight,
+        scored_components.effective_weight,
+        scored_components.contribution_exact,
+        scored_components.contribution_points,
+        scored_components.points_missed,
+        scored_components.score,
+        scope.period_fingerprint
+    from scope
+    left join scored_components
+        on scored_components.period_grain = scope.period_grain
+        and scored_components.period_start = scope.period_start
+    {# tombstones only mean something to an incremental run #}
+    where {{ 'true' if is_incremental() else 'scored_components.metric_key is not null' }}
 )
 
 select * from final

@@ -1,10 +1,41 @@
 {#- One row per partner per period (that has a previous period of the same grain) per metric
-    weighted in either period: the contribution delta. Deltas sum exactly to score_change. -#}
+    weighted in either period: the contribution delta. Deltas sum exactly to score_change.
+    Incremental by period, like int_partner_scores (whose fingerprint covers the components): a
+    period pairs with the one before it, so a run redoes every period of a grain from the
+    earliest whose inputs changed. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    unique_key=['period_grain', 'period_start'],
+    scope_marker='metric_key',
+    on_schema_change='fail',
+) }}
 
 with
 
+period_fingerprints as (
+    {#- only the periods that have changes to show: a grain's first period has none, and were it
+        here, it would look new on every run and put the whole grain in scope -#}
+    select distinct
+        period_grain,
+        period_start,
+        {#- a 64-bit hash for BI (sums of hashes outgrow bigint) -#}
+        {{ row_fingerprint(['period_fingerprint + ' ~ settings_fingerprint({})]) }}
+            as period_fingerprint
+    from {{ ref('int_partner_scores') }}
+    where previous_period_start is not null
+),
+
+scope as (
+    {{ changed_period_scope('period_fingerprints', through_later_periods=true) }}
+),
+
 scores as (
-    select * from {{ ref('int_partner_scores') }}
+    select int_partner_scores.*
+    from {{ ref('int_partner_scores') }} as int_partner_scores
+    inner join scope
+        on scope.period_grain = int_partner_scores.period_grain
+        and scope.period_start = int_partner_scores.period_start
 ),
 
 components as (
@@ -55,7 +86,7 @@ previous_components as (
         and components.period_start = period_pairs.previous_period_start
 ),
 
-final as (
+changes as (
     select
         coalesce(current_components.partner_id, previous_components.partner_id) as partner_id,
         coalesce(current_components.period_grain, previous_components.period_grain)
@@ -89,6 +120,30 @@ final as (
         and previous_components.period_grain = current_components.period_grain
         and previous_components.period_start = current_components.period_start
         and previous_components.metric_key = current_components.metric_key
+),
+
+final as (
+    {#- the rows of the periods in scope; a period in scope without rows keeps one row with a
+        null metric_key, which only tells the incremental strategy to delete it -#}
+    select
+        changes.partner_id,
+        scope.period_grain,
+        scope.period_start,
+        changes.previous_period_start,
+        changes.metric_key,
+        changes.previous_contribution_points,
+        changes.contribution_points,
+        changes.contribution_change,
+        changes.previous_normalized_value,
+        changes.normalized_value,
+        changes.weight_change,
+        scope.period_fingerprint
+    from scope
+    left join changes
+        on changes.period_grain = scope.period_grain
+        and changes.period_start = scope.period_start
+    {# tombstones only mean something to an incremental run #}
+    where {{ 'true' if is_incremental() else 'changes.metric_key is not null' }}
 )
 
 select * from final

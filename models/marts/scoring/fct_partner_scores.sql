@@ -1,18 +1,56 @@
 {#- One row per partner per period (month and quarter): score, band, rank, change, trend,
-    early warning, benchmarks, next steps and tier recommendation. -#}
+    early warning, benchmarks, next steps and tier recommendation.
+    Incremental by period, like int_partner_score_bands (whose fingerprint covers the scores and
+    components): a run redoes every period of a grain from the earliest whose inputs changed. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    unique_key=['period_grain', 'period_start'],
+    scope_marker='partner_id',
+    on_schema_change='fail',
+) }}
 
 with
 
+period_fingerprints as (
+    select
+        period_grain,
+        period_start,
+        {#- a 64-bit hash for BI (sums of hashes outgrow bigint) -#}
+        {{ row_fingerprint(['period_fingerprint + ' ~ settings_fingerprint({
+            ref('scoring_benchmarks'): ['tier', 'metric_key', 'min_value'],
+            ref('scoring_metric_catalog'): ['metric_key', 'improvement_action'],
+            ref('tier_requirements'): ['version', 'tier', 'tier_rank', 'min_score'],
+        })]) }} as period_fingerprint
+    from ({{ period_fingerprints_of(ref('int_partner_score_bands')) }}) as band_periods
+),
+
+scope as (
+    {{ changed_period_scope('period_fingerprints', through_later_periods=true) }}
+),
+
 scores as (
-    select * from {{ ref('int_partner_scores') }}
+    select int_partner_scores.*
+    from {{ ref('int_partner_scores') }} as int_partner_scores
+    inner join scope
+        on scope.period_grain = int_partner_scores.period_grain
+        and scope.period_start = int_partner_scores.period_start
 ),
 
 bands as (
-    select * from {{ ref('int_partner_score_bands') }}
+    select int_partner_score_bands.*
+    from {{ ref('int_partner_score_bands') }} as int_partner_score_bands
+    inner join scope
+        on scope.period_grain = int_partner_score_bands.period_grain
+        and scope.period_start = int_partner_score_bands.period_start
 ),
 
 components as (
-    select * from {{ ref('int_partner_score_components') }}
+    select int_partner_score_components.*
+    from {{ ref('int_partner_score_components') }} as int_partner_score_components
+    inner join scope
+        on scope.period_grain = int_partner_score_components.period_grain
+        and scope.period_start = int_partner_score_components.period_start
 ),
 
 benchmarks as (
@@ -104,10 +142,13 @@ recommended_tiers as (
 ),
 
 final as (
+    {#- the rows of the periods in scope; a period in scope without scores keeps one row with a
+        null partner_id, which only tells the incremental strategy to delete it. Bands are left
+        joined so that a score without a band fails the band's not_null test, not vanishes. -#}
     select
         scores.partner_id,
-        scores.period_grain,
-        scores.period_start,
+        scope.period_grain,
+        scope.period_start,
         scores.period_end,
         scores.scorecard_version,
         scores.is_rescored,
@@ -162,9 +203,13 @@ final as (
             when current_rank.tier_rank > recommended_rank.tier_rank then 'downgrade'
             else 'keep'
         end as tier_recommendation,
-        scores.is_restated
-    from scores
-    inner join bands
+        scores.is_restated,
+        scope.period_fingerprint
+    from scope
+    left join scores
+        on scores.period_grain = scope.period_grain
+        and scores.period_start = scope.period_start
+    left join bands
         on bands.partner_id = scores.partner_id
         and bands.period_grain = scores.period_grain
         and bands.period_start = scores.period_start
@@ -187,6 +232,8 @@ final as (
     left join tier_requirements as recommended_rank
         on recommended_rank.version = scores.scorecard_version
         and recommended_rank.tier = recommended_tiers.recommended_tier
+    {# tombstones only mean something to an incremental run #}
+    where {{ 'true' if is_incremental() else 'scores.partner_id is not null' }}
 )
 
 select * from final
