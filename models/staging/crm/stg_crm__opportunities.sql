@@ -1,4 +1,8 @@
 {#- Sales opportunities registered or influenced by a partner; latest state per extract. One row per opportunity_id: see stage_entity for dedup, blocks, corrections. -#}
+{#- A table, unlike the other CRM staging views: deduplicating every extract's restated
+    opportunities and converting currencies takes about 5 s at scale M, and the scoring periods,
+    the monthly facts and the data tests each read it; as a view each read paid it again. -#}
+{{ config(materialized='table') }}
 {%- set columns = [
         ['opportunity_id', 'varchar'],
         ['partner_id', 'varchar'],
