@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -38,6 +39,8 @@ class PublishReport:
     published_at: datetime
     mode: str = "full"  # "full": every table written; "incremental": changed partitions only
     rows_written: int = 0
+    # Wall seconds per phase (fingerprint, copy, write, swap): what a daily publish spends.
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -286,15 +289,18 @@ def publish(settings: Settings, run_id: str | None = None, *, full: bool = False
     target.parent.mkdir(parents=True, exist_ok=True)
     staging_path = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     published_at = datetime.now(UTC).replace(tzinfo=None)
+    laps = _Laps()
     try:
         with connect(settings) as conn:
             states = [_table_state(conn, s, t) for s, t in _tables(conn, PUBLISHED_SCHEMAS)]
+            laps.lap("fingerprint")
             plan = None if full else _incremental_plan(conn, target, staging_path, states)
             if plan is None:
                 staging_path.unlink(missing_ok=True)
                 conn.execute(f"attach '{staging_path.as_posix()}' as published")
                 total = sum(s.rows for s in states)
                 plan = _Plan({s.name: None for s in states}, [], total, 0, full=True)
+            laps.lap("copy")
             for schema, table in plan.dropped:
                 conn.execute(f'drop table if exists published.{schema}."{table}"')
             written = sum(_write_table(conn, s, plan.changes[s.name]) for s in states)
@@ -313,7 +319,9 @@ def publish(settings: Settings, run_id: str | None = None, *, full: bool = False
                 ],
             )
             conn.execute("detach published")
+            laps.lap("write")
         os.replace(staging_path, target)
+        laps.lap("swap")
     finally:
         staging_path.unlink(missing_ok=True)
     return PublishReport(
@@ -322,7 +330,19 @@ def publish(settings: Settings, run_id: str | None = None, *, full: bool = False
         published_at=published_at,
         mode="full" if plan.full else "incremental",
         rows_written=written,
+        seconds=laps.seconds,
     )
+
+
+class _Laps:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self._last, 3)
+        self._last = now
 
 
 def mark_published_stale(settings: Settings, reason: str) -> bool:

@@ -31,6 +31,7 @@ def published_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResu
             "published_at": report.published_at.isoformat(),
             "mode": report.mode,
             "rows_written": report.rows_written,
+            "seconds": dg.MetadataValue.json(report.seconds),
         }
     )
 
