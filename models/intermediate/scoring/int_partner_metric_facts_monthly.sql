@@ -179,9 +179,64 @@ lms_activities as (
     where verb in ('completed', 'passed')
 ),
 
+record_rows as (
+    {#- every CRM and LMS input row once, with its month and its hash: the record facts, and the
+        LMS activities that earn activity points (is_fact false) -#}
+    select
+        partner_id,
+        metric_key,
+        cast({{ dbt.date_trunc('month', 'activity_date') }} as date) as activity_month,
+        is_fact,
+        numerator,
+        denominator,
+        is_corrected,
+        {{ row_fingerprint(
+            ['metric_key', 'activity_date', 'numerator', 'denominator', 'is_corrected']
+        ) }} as fingerprint
+    from (
+        select
+            *,
+            true as is_fact
+        from crm_facts
+        union all
+        select
+            *,
+            true as is_fact
+        from first_completions
+        union all
+        select
+            partner_id,
+            activity_type as metric_key,
+            activity_date,
+            1 as numerator,
+            1 as denominator,
+            is_corrected,
+            false as is_fact
+        from lms_activities
+    ) as record_inputs
+    where activity_date is not null and partner_id is not null
+),
+
+record_months as (
+    {#- the records summed once per partner, month and metric (or LMS activity type): both the
+        fingerprint and the facts of the months in scope are read from here, so the records are
+        neither aggregated twice nor joined row by row with the scope -#}
+    select
+        partner_id,
+        activity_month,
+        metric_key,
+        is_fact,
+        sum(cast(numerator as {{ type_double() }})) as numerator,
+        sum(cast(denominator as {{ type_double() }})) as denominator,
+        max(case when is_corrected then 1 else 0 end) = 1 as has_corrections,
+        sum(fingerprint) as fingerprint
+    from record_rows
+    group by partner_id, activity_month, metric_key, is_fact
+),
+
 event_fingerprints as (
-    {#- fingerprints: one per partner-month over every input row that can produce a fact there;
-        the events' part is kept per load batch, incrementally, by its own model -#}
+    {#- the events' part of the fingerprint is kept per load batch, incrementally, by its own
+        model -#}
     select
         partner_id,
         activity_month,
@@ -194,26 +249,10 @@ event_fingerprints as (
 record_fingerprints as (
     select
         partner_id,
-        cast({{ dbt.date_trunc('month', 'activity_date') }} as date) as activity_month,
-        sum({{ row_fingerprint(
-            ['metric_key', 'activity_date', 'numerator', 'denominator', 'is_corrected']
-        ) }}) as fingerprint
-    from (
-        select * from crm_facts
-        union all
-        select * from first_completions
-        union all
-        select
-            partner_id,
-            activity_type as metric_key,
-            activity_date,
-            1 as numerator,
-            1 as denominator,
-            is_corrected
-        from lms_activities
-    ) as record_inputs
-    where activity_date is not null and partner_id is not null
-    group by partner_id, {{ dbt.date_trunc('month', 'activity_date') }}
+        activity_month,
+        sum(fingerprint) as fingerprint
+    from record_months
+    group by partner_id, activity_month
 ),
 
 settings_fingerprint as (
@@ -228,6 +267,7 @@ settings_fingerprint as (
 ),
 
 partner_month_fingerprints as (
+    {#- fingerprints: one per partner-month over every input row that can produce a fact there -#}
     select
         inputs.partner_id,
         inputs.activity_month,
@@ -294,36 +334,17 @@ scoped_events as (
     {%- endif %}
 ),
 
-scoped_records as (
-    {#- the CRM and LMS record facts of the partner-months in scope -#}
-    select record_inputs.*
-    from (
-        select * from crm_facts
-        union all
-        select * from first_completions
-    ) as record_inputs
+scoped_record_months as (
+    select record_months.*
+    from record_months
     {%- if is_incremental() %}
     inner join scope
-        on record_inputs.partner_id = scope.partner_id
-        and cast({{ dbt.date_trunc('month', 'record_inputs.activity_date') }} as date)
-        = scope.activity_month
+        on record_months.partner_id = scope.partner_id
+        and record_months.activity_month = scope.activity_month
     {%- endif %}
 ),
 
-scoped_lms_activities as (
-    select lms_activities.*
-    from lms_activities
-    {%- if is_incremental() %}
-    inner join scope
-        on lms_activities.partner_id = scope.partner_id
-        and cast({{ dbt.date_trunc('month', 'lms_activities.activity_date') }} as date)
-        = scope.activity_month
-    {%- endif %}
-),
-
-record_facts as (
-    select * from scoped_records
-    union all
+event_facts as (
     select
         partner_id,
         'event_attendance' as metric_key,
@@ -333,9 +354,7 @@ record_facts as (
         is_corrected
     from scoped_events
     where event_type = 'event_attendance'
-),
-
-active_user_days as (
+    union all
     select
         partner_id,
         'portal_engagement' as metric_key,
@@ -347,41 +366,50 @@ active_user_days as (
     group by partner_id, user_id, occurred_date
 ),
 
-activities as (
+activity_counts as (
+    {#- activities per partner, month and type: portal events, and the LMS activities counted
+        in record_months -#}
     select
         partner_id,
-        event_type as activity_type,
-        occurred_date as activity_date,
-        is_corrected
-    from scoped_events
-    union all
-    select * from scoped_lms_activities
+        activity_month,
+        activity_type,
+        sum(activity_count) as activity_count,
+        max(case when is_corrected then 1 else 0 end) = 1 as is_corrected
+    from (
+        select
+            partner_id,
+            cast({{ dbt.date_trunc('month', 'occurred_date') }} as date) as activity_month,
+            event_type as activity_type,
+            1 as activity_count,
+            is_corrected
+        from scoped_events
+        union all
+        select
+            partner_id,
+            activity_month,
+            metric_key as activity_type,
+            denominator as activity_count,
+            has_corrections as is_corrected
+        from scoped_record_months
+        where not is_fact
+    ) as activities
+    group by partner_id, activity_month, activity_type
 ),
 
 activity_points_by_type as (
     select
-        activities.partner_id,
-        {{ dbt.date_trunc('month', 'activities.activity_date') }} as activity_month,
-        activities.activity_type,
+        activity_counts.partner_id,
+        activity_counts.activity_month,
+        activity_counts.activity_type,
         least(
-            count(*) * max(activity_points_config.points),
-            max(activity_points_config.monthly_cap_points)
+            activity_counts.activity_count * activity_points_config.points,
+            activity_points_config.monthly_cap_points
         ) as capped_points,
-        count(*) as activity_count,
-        max(case when activities.is_corrected then 1 else 0 end) = 1 as is_corrected
-    from activities
+        activity_counts.activity_count,
+        activity_counts.is_corrected
+    from activity_counts
     inner join activity_points_config
-        on activity_points_config.activity_type = activities.activity_type
-    group by
-        activities.partner_id,
-        {{ dbt.date_trunc('month', 'activities.activity_date') }},
-        activities.activity_type
-),
-
-all_facts as (
-    select * from record_facts
-    union all
-    select * from active_user_days
+        on activity_points_config.activity_type = activity_counts.activity_type
 ),
 
 monthly_facts as (
@@ -392,7 +420,7 @@ monthly_facts as (
         sum(cast(numerator as {{ type_double() }})) as numerator,
         sum(cast(denominator as {{ type_double() }})) as denominator,
         max(case when is_corrected then 1 else 0 end) = 1 as has_corrections
-    from all_facts
+    from event_facts
     where activity_date is not null and partner_id is not null
     group by partner_id, metric_key, {{ dbt.date_trunc('month', 'activity_date') }}
 ),
@@ -401,7 +429,7 @@ monthly_points as (
     select
         partner_id,
         'activity_points' as metric_key,
-        cast(activity_month as date) as activity_month,
+        activity_month,
         sum(cast(capped_points as {{ type_double() }})) as numerator,
         sum(cast(activity_count as {{ type_double() }})) as denominator,
         max(case when is_corrected then 1 else 0 end) = 1 as has_corrections
@@ -411,6 +439,16 @@ monthly_points as (
 
 facts as (
     select * from monthly_facts
+    union all
+    select
+        partner_id,
+        metric_key,
+        activity_month,
+        numerator,
+        denominator,
+        has_corrections
+    from scoped_record_months
+    where is_fact
     union all
     select * from monthly_points
 ),
