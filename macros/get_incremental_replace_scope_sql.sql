@@ -35,5 +35,7 @@
     insert into {{ target }} ({{ dest_cols_csv }})
     select {{ dest_cols_csv }}
     from {{ source }}
-    where {{ marker }} is not null
+    where {{ marker }} is not null;
+
+    {{ record_rewritten_keys(target, source, keys) }}
 {%- endmacro %}
