@@ -57,7 +57,7 @@ activity_events as (
                 batch_id,
                 count(*) as event_count,
                 sum({{ row_fingerprint(['event_id']) }}) as key_fingerprint,
-                count(*) filter (where is_corrected) as corrected_count,
+                sum(case when is_corrected then 1 else 0 end) as corrected_count,
                 min(extract_date) as extract_date
             from activity_events
             group by batch_id
@@ -138,7 +138,7 @@ fingerprints as (
         batch_id,
         count(*) as event_count,
         sum({{ row_fingerprint(['event_id']) }}) as key_fingerprint,
-        count(*) filter (where is_corrected) as corrected_count,
+        sum(case when is_corrected then 1 else 0 end) as corrected_count,
         sum({{ row_fingerprint(
             ['event_id', 'user_id', 'event_type', 'occurred_date', 'is_corrected']
         ) }}) as events_fingerprint
