@@ -292,7 +292,16 @@ def band_churn(conn: duckdb.DuckDBPyConnection, table: str, cfg: BandChurn) -> p
     with the band learned from the periods before it; ``excess`` > 0 flags a period.
 
     Periods are compared within one scorecard version: a change of method (a new version, or a
-    recorded re-scoring) moves bands by decision, not because of the data."""
+    recorded re-scoring) moves bands by decision, not because of the data. A period in progress
+    (``is_period_complete`` false: a daily refresh scores the month so far) is left out until
+    the data covers it: its bands move with every day that fills it."""
+    schema, name = table.split(".")
+    has_flag = conn.execute(
+        "select count(*) from information_schema.columns where table_schema = ? "
+        "and table_name = ? and column_name = 'is_period_complete'",
+        [schema, name],
+    ).fetchone()[0]
+    complete_only = "where is_period_complete" if has_flag else ""
     shares = conn.execute(
         f"""
         with s as (
@@ -302,6 +311,7 @@ def band_churn(conn: duckdb.DuckDBPyConnection, table: str, cfg: BandChurn) -> p
                        order by period_start
                    ) as previous_band
             from {table}
+            {complete_only}
         )
         select period_grain, period_start,
                count(*) filter (where previous_band is not null) as partners_compared,

@@ -75,12 +75,28 @@ def _resolve_period(
     where, params = "period_grain = ?", [grain]
     if partner_id is not None:
         where, params = where + " and partner_id = ?", [*params, partner_id]
+    # the latest period the data covers to its last day: the one in progress is provisional
     row = conn.execute(
-        f"select max(period_start) from marts.fct_partner_scores where {where}", params
+        "select coalesce(max(period_start) filter (where is_period_complete), max(period_start)) "
+        f"from marts.fct_partner_scores where {where}",
+        params,
     ).fetchone()
     if not row or row[0] is None:
         raise UserError(f"no {grain} scores yet", hint="run `partnerscore run` first")
     return row[0]
+
+
+def _period_title(conn: duckdb.DuckDBPyConnection, grain: str, start: date) -> str:
+    """'month starting 2026-11-01', marked provisional while the data does not cover it all."""
+    row = conn.execute(
+        "select bool_and(is_period_complete) from marts.fct_partner_scores "
+        "where period_grain = ? and period_start = ?",
+        [grain, start],
+    ).fetchone()
+    provisional = row is not None and row[0] is False
+    return f"{grain} starting {start}" + (
+        " (provisional: period in progress)" if provisional else ""
+    )
 
 
 def _fmt(value: object, digits: int = 2) -> str:
@@ -106,7 +122,9 @@ def _change(value: object) -> str:
 @app.command()
 @friendly_errors
 def scores(
-    period: str | None = typer.Option(None, "--period", help="2025-06, 2025-Q2; default latest."),
+    period: str | None = typer.Option(
+        None, "--period", help="2025-06, 2025-Q2; default: the latest complete period."
+    ),
     grain: str = typer.Option("month", "--grain", help="month or quarter."),
     band: str | None = typer.Option(None, "--band", help="Only this band."),
     top: int = typer.Option(20, "--top", min=1, help="Show the N best scores."),
@@ -126,9 +144,10 @@ def scores(
             limit ?
         """
         rows = conn.execute(sql, [grain, start, band, band, top]).fetchall()
+        title = _period_title(conn, grain, start)
     if not rows:
         raise UserError(f"no scores for {grain} starting {start}", hint="try another --period")
-    table = Table(title=f"Partner scores, {grain} starting {start}")
+    table = Table(title=f"Partner scores, {title}")
     columns = (
         "partner",
         "score",
@@ -161,7 +180,9 @@ def scores(
 @friendly_errors
 def explain(
     partner: str = typer.Argument(..., help="Partner id, e.g. P00001."),
-    period: str | None = typer.Option(None, "--period", help="2025-06, 2025-Q2; default latest."),
+    period: str | None = typer.Option(
+        None, "--period", help="2025-06, 2025-Q2; default: the latest complete period."
+    ),
     grain: str = typer.Option("month", "--grain", help="month or quarter."),
 ) -> None:
     """Why a partner has its score: components and the change since the previous period."""
@@ -201,6 +222,7 @@ def explain(
                order by abs(contribution_change) desc, metric_key""",
             [partner, grain, start],
         ).fetchall()
+        title = _period_title(conn, grain, start)
     (
         score,
         band,
@@ -225,7 +247,7 @@ def explain(
         attributes_extract,
     ) = head
     console.print(
-        f"[bold]{partner}[/] {grain} starting {start}: score [bold]{float(score):.2f}[/] "
+        f"[bold]{partner}[/] {title}: score [bold]{float(score):.2f}[/] "
         f"{_band(band)} (previous band {_band(previous_band)}), change {_change(change)}"
     )
     console.print(

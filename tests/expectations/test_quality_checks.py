@@ -137,6 +137,27 @@ def test_band_churn_ignores_a_change_of_scorecard_version(qsettings):
     assert results["band_churn_anomaly"].passed
 
 
+def test_band_churn_waits_for_a_period_in_progress(qsettings):
+    """The same churn in a month the data does not cover yet (a daily refresh scores the month
+    so far) is not judged until the month is complete."""
+    with connect(qsettings) as conn:
+        build(conn, Spec())
+        build_scores(conn, churn_last=True)
+        conn.execute(
+            "alter table marts.fct_partner_scores add column is_period_complete boolean "
+            "default true"
+        )
+        conn.execute(
+            "update marts.fct_partner_scores set is_period_complete = false "
+            "where period_start = (select max(period_start) from marts.fct_partner_scores)"
+        )
+        in_progress = {r.check_name: r for r in check_marts(conn, load_config())}
+        conn.execute("update marts.fct_partner_scores set is_period_complete = true")
+        complete = {r.check_name: r for r in check_marts(conn, load_config())}
+    assert in_progress["band_churn_anomaly"].passed
+    assert not complete["band_churn_anomaly"].passed
+
+
 def test_mart_bands_read_from_scoring_config(qsettings):
     with connect(qsettings) as conn:
         build_scores(conn)

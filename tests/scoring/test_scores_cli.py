@@ -42,3 +42,35 @@ def test_explain_names_the_rescoring_and_the_attributes_of_the_time(scores_dir) 
     assert "as a reseller (CRM extract of 2025-09-01)" in before
     assert "scorecard v2" in before
     assert "rescored" not in before and "another scorecard" not in before
+
+
+def test_scores_default_to_the_latest_complete_period(scores_dir) -> None:
+    """The month in progress is scored but labelled provisional; by default the scores shown
+    are those of the latest month the data covers to its last day."""
+    import duckdb
+
+    conn = duckdb.connect(str(scores_dir / "warehouse.duckdb"))
+    latest = conn.execute(
+        "select max(period_start) from marts.fct_partner_scores where period_grain = 'month'"
+    ).fetchone()[0]
+    previous = conn.execute(
+        "select max(period_start) from marts.fct_partner_scores "
+        "where period_grain = 'month' and is_period_complete and period_start < ?",
+        [latest],
+    ).fetchone()[0]
+    # make the latest month a month in progress, as a daily refresh leaves it
+    conn.execute(
+        "update marts.fct_partner_scores set is_period_complete = false "
+        "where period_grain = 'month' and period_start = ?",
+        [latest],
+    )
+    conn.close()
+    result = runner.invoke(app, ["scores"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert previous is not None, "the fixture has complete months before the latest"
+    assert f"month starting {previous}" in output
+    assert "provisional" not in output
+    result = runner.invoke(app, ["scores", "--period", f"{latest:%Y-%m}"], env={"COLUMNS": "200"})
+    output = " ".join(result.output.split())
+    assert f"month starting {latest} (provisional: period in progress)" in output

@@ -15,7 +15,7 @@
 ) }}
 
 {%- set attributes = [
-    'period_end', 'partner_type', 'region', 'current_tier', 'scorecard_version', 'is_rescored',
+    'period_end', 'is_period_complete', 'partner_type', 'region', 'current_tier', 'scorecard_version', 'is_rescored',
     'rescoring_id', 'attributes_extract_date', 'peer_level', 'peer_segment', 'peer_group_size',
     'early_warning_drop_points', 'hysteresis_points', 'is_partner_corrected',
 ] -%}

@@ -1,6 +1,8 @@
 {#- One row per scoring period (month and quarter) between the first and last month with
     activity (opportunity created, portal event or learning record; close dates do not extend
-    the range), with the scorecard version and settings that apply to it. -#}
+    the range), with the scorecard version and settings that apply to it. A period is complete
+    once the data reaches its last day; the latest period of a daily refresh is usually still
+    in progress, and its scores are provisional. -#}
 
 with
 
@@ -35,7 +37,8 @@ activity_dates as (
 bounds as (
     select
         {{ dbt.date_trunc('month', 'min(activity_date)') }} as first_month,
-        {{ dbt.date_trunc('month', 'max(activity_date)') }} as last_month
+        {{ dbt.date_trunc('month', 'max(activity_date)') }} as last_month,
+        max(activity_date) as data_through_date
     from activity_dates
 ),
 
@@ -132,6 +135,7 @@ final as (
         versions.fallback_segment,
         versions.early_warning_drop_points,
         versions.hysteresis_points,
+        periods.period_end <= bounds.data_through_date as is_period_complete,
         row_number() over (
             partition by periods.period_grain order by periods.period_start
         ) as period_index
@@ -145,6 +149,7 @@ final as (
         and latest_rescorings.decision_rank = 1
     inner join versions
         on versions.version = coalesce(latest_rescorings.version, effective_versions.version)
+    cross join bounds
 )
 
 select * from final

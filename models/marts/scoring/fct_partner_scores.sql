@@ -150,6 +150,7 @@ final as (
         scope.period_grain,
         scope.period_start,
         scores.period_end,
+        scores.is_period_complete,
         scores.scorecard_version,
         scores.is_rescored,
         scores.rescoring_id,
