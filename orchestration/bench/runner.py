@@ -280,6 +280,7 @@ def bench_environment(data_dir: Path, memory_limit: str | None) -> Iterator[Sett
     names = (
         "PARTNERSCORE_DATA_DIR",
         "DAGSTER_HOME",
+        "PARTNERSCORE_DUCKDB_TEMP_DIR",
         "PARTNERSCORE_DUCKDB_MEMORY_LIMIT",
         "DBT_TARGET_PATH",
         "DBT_LOG_PATH",
@@ -298,6 +299,9 @@ def bench_environment(data_dir: Path, memory_limit: str | None) -> Iterator[Sett
         os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
     os.environ["PARTNERSCORE_DATA_DIR"] = str(data_dir)
     os.environ["DAGSTER_HOME"] = str(data_dir / "dagster_home")
+    # Spill files too: a full build empties its temp dir first, so benches of two scales (or a
+    # bench and a run) sharing the outer one would delete each other's spill files mid-query.
+    os.environ["PARTNERSCORE_DUCKDB_TEMP_DIR"] = str(data_dir / "tmp" / "duckdb")
     if memory_limit:
         os.environ["PARTNERSCORE_DUCKDB_MEMORY_LIMIT"] = memory_limit
     try:

@@ -6,6 +6,7 @@ No timing assertions: speed is measured by `partnerscore bench`, not by tests.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -274,3 +275,15 @@ def test_bench_cli_end_to_end_on_s(data_dir, tmp_path: Path):
     for label in ("generate", "ingest", "checks", "dbt build", "publish", "baseline", "delta"):
         assert label in result.output
     assert "pipeline / baseline" in result.output
+
+
+def test_each_bench_data_dir_spills_to_its_own_temp_dir(tmp_path, monkeypatch):
+    """A full build empties its spill dir first: a bench must not share the outer one, or a
+    bench of another scale (or a run) loses its spill files mid-query."""
+    outer_temp = tmp_path / "data" / "tmp" / "duckdb"
+    monkeypatch.setenv("PARTNERSCORE_DUCKDB_TEMP_DIR", str(outer_temp))
+    bench_dir = tmp_path / "data" / "bench" / "L" / "seed-42"
+    with bench_runner.bench_environment(bench_dir, "8GB") as settings:
+        assert settings.duckdb_temp_dir == bench_dir / "tmp" / "duckdb"
+        bench_runner.reset_warehouse(settings)
+    assert os.environ["PARTNERSCORE_DUCKDB_TEMP_DIR"] == str(outer_temp)
