@@ -50,13 +50,15 @@
         {%- for result in results %}
             {%- do status_by_node.update({result.node.unique_id: result.status}) %}
         {%- endfor %}
+        {%- set statuses_by_model = {} %}
+        {%- for test in graph.nodes.values()
+            if test.resource_type == 'test' and test.attached_node %}
+            {%- do statuses_by_model.setdefault(test.attached_node, []).append(
+                status_by_node.get(test.unique_id, 'not run')) %}
+        {%- endfor %}
         {%- for node in graph.nodes.values()
             if node.resource_type == 'model' and node.config.materialized == 'incremental' %}
-            {%- set statuses = [] %}
-            {%- for test in graph.nodes.values()
-                if test.resource_type == 'test' and test.attached_node == node.unique_id %}
-                {%- do statuses.append(status_by_node.get(test.unique_id, 'not run')) %}
-            {%- endfor %}
+            {%- set statuses = statuses_by_model.get(node.unique_id, []) %}
             {%- if not statuses %}
                 delete from dbt_meta.rewritten_keys where model = '{{ node.alias }}';
             {%- elif statuses | reject('in', ['pass', 'warn']) | list | length == 0 %}
