@@ -1,5 +1,6 @@
-{#- One row per partner: current attributes from the latest CRM extract, plus the latest monthly
-    score and band. -#}
+{#- One row per partner: current attributes from the latest CRM extract, plus the score and band
+    of the latest complete month (the month in progress is provisional; a partner scored only in
+    it gets that one). -#}
 
 with
 
@@ -17,7 +18,9 @@ latest_monthly_scores as (
         period_start,
         score,
         band,
-        row_number() over (partition by partner_id order by period_start desc) as recency
+        row_number() over (
+            partition by partner_id order by is_period_complete desc, period_start desc
+        ) as recency
     from scores
     where period_grain = 'month'
 ),
