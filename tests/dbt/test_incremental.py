@@ -9,20 +9,21 @@ of the same warehouse.
 
 from __future__ import annotations
 
-import gzip
-import json
-import os
-import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration.extracts import ENTITIES
-from orchestration.settings import PROJECT_DIR, Settings, get_settings
-from orchestration.warehouse import connect
+from orchestration.settings import Settings, get_settings
+from tests.dbt.incremental_steps import (
+    build_and_compare,
+    execute,
+    ingest,
+    read_events,
+    replace_scope_counts,
+    run_dbt,
+    write_events,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -57,90 +58,21 @@ PERIOD_CHAIN_MODELS = (
 )
 
 
-def _dbt(settings: Settings, *args: str, may_fail: bool = False) -> dict:
-    """Run dbt as Dagster does, in a subprocess on the test's data dir; returns run_results."""
-    from orchestration.dbt_project import dbt_executable
-
-    command = [dbt_executable(), *args, "--project-dir", str(PROJECT_DIR)]
-    command += ["--profiles-dir", str(PROJECT_DIR), "--quiet", "--log-format-file", "json"]
-    done = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, env=os.environ)
-    if not may_fail:
-        assert done.returncode == 0, f"dbt {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return json.loads((settings.dbt_target_dir / "run_results.json").read_text())
-
-
-def _inserted(settings: Settings, run_results: dict) -> dict[str, int]:
-    """Rows each incremental model inserted in that run, from the replace_scope log line."""
-    invocation = run_results["metadata"]["invocation_id"]
-    found: dict[str, int] = {}
-    for line in (settings.dbt_log_dir / "dbt.log").read_text().splitlines():
-        if line.startswith("{") and invocation in line:
-            message = json.loads(line)["info"]["msg"]
-            match = re.match(r"replace_scope (\w+): \d+ rows in scope, (\d+) rows", message)
-            if match:
-                found[match[1]] = int(match[2])
-    return found
-
-
-def _ingest(settings: Settings) -> None:
-    from orchestration.ingest import ingest_entity
-
-    with connect(settings) as conn:
-        for entity in ENTITIES:
-            ingest_entity(conn, settings, entity)
-
-
-def _rows(path: Path, table: str) -> list[tuple]:
-    """Every row, sorted; doubles to 9 significant digits (sums of doubles depend on the order
-    DuckDB's threads add them in, in a full build as much as in an incremental one)."""
-    conn = duckdb.connect(str(path), read_only=True)
-    try:
-        rows = conn.execute(f"select * from {table}").fetchall()
-    finally:
-        conn.close()
-    return sorted(
-        (tuple(float(f"{v:.9g}") if isinstance(v, float) else v for v in row) for row in rows),
-        key=repr,
-    )
-
-
-def _build_and_compare(settings: Settings) -> dict[str, int]:
-    """Incremental build, then a full refresh of a copy; returns rows inserted per model."""
-    inserted = _inserted(settings, _dbt(settings, "run", *SELECT))
-    incremental = settings.data_dir / "incremental.duckdb"
-    shutil.copyfile(settings.warehouse_path, incremental)
-    _dbt(settings, "run", *SELECT, "--full-refresh")
-    for table in INCREMENTAL_MODELS:
-        full, incr = _rows(settings.warehouse_path, table), _rows(incremental, table)
-        assert len(full) > 0, table
-        assert incr == full, f"{table}: incremental differs from full refresh"
-    # carry on from the incremental state, so later steps test incremental after incremental
-    shutil.copyfile(incremental, settings.warehouse_path)
-    return inserted
-
-
 def _portal_folder(settings: Settings, extract_date: str) -> Path:
     return settings.landing_dir / PORTAL / extract_date
 
 
-def _write_events(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(path, "wt") as out:
-        for row in rows:
-            out.write(json.dumps(row) + "\n")
+def _inserted(settings: Settings, run_results: dict) -> dict[str, int]:
+    """Rows each incremental model inserted in that run."""
+    return {
+        model: counts[1] for model, counts in replace_scope_counts(settings, run_results).items()
+    }
 
 
-def _read_events(folder: Path) -> list[dict]:
-    rows = []
-    for path in sorted(folder.glob("*.jsonl.gz")):
-        with gzip.open(path, "rt") as lines:
-            rows.extend(json.loads(line) for line in lines if line.strip())
-    return rows
-
-
-def _execute(settings: Settings, sql: str) -> list[tuple]:
-    with connect(settings) as conn:
-        return conn.execute(sql).fetchall()
+def _build_and_compare(settings: Settings) -> dict[str, int]:
+    """Incremental build, then a full refresh of a copy; returns rows inserted per model."""
+    scope = build_and_compare(settings, SELECT, [*SELECT, "--full-refresh"], INCREMENTAL_MODELS)
+    return {model: counts[1] for model, counts in scope.items()}
 
 
 def test_incremental_builds_equal_full_refresh(tmp_path, monkeypatch):
@@ -152,8 +84,8 @@ def test_incremental_builds_equal_full_refresh(tmp_path, monkeypatch):
     settings = get_settings()
     settings.ensure_dirs()
     generate_demo(settings, partners=30, months=4, seed=11, events=6000, end_month="2025-04")
-    _ingest(settings)
-    _dbt(settings, "build", *SELECT, "--exclude-resource-type", "test", "unit_test")
+    ingest(settings)
+    run_dbt(settings, "build", *SELECT, "--exclude-resource-type", "test", "unit_test")
 
     _step_delta(settings)
     _step_release_and_block(settings)
@@ -164,7 +96,7 @@ def test_incremental_builds_equal_full_refresh(tmp_path, monkeypatch):
 
 def _step_delta(settings: Settings) -> None:
     """A new day with a late event, a re-delivered extract, a new block and a correction."""
-    events = {e["event_id"]: e for e in _read_events(_portal_folder(settings, "2025-03-01"))}
+    events = {e["event_id"]: e for e in read_events(_portal_folder(settings, "2025-03-01"))}
     old_month_event = next(iter(events.values()))
     partners = sorted({e["partner_id"] for e in events.values()})
 
@@ -174,7 +106,7 @@ def _step_delta(settings: Settings) -> None:
         {**old_month_event, "event_id": "DELTA-2", "occurred_at": "2025-05-01T10:00:00Z"},
         {**old_month_event, "event_id": "DELTA-LATE", "occurred_at": "2025-01-15T08:00:00Z"},
     ]
-    _write_events(_portal_folder(settings, "2025-05-02") / "activity_events.jsonl.gz", day)
+    write_events(_portal_folder(settings, "2025-05-02") / "activity_events.jsonl.gz", day)
 
     # 2. the 2025-03-01 extract re-delivered: a third of its events gone, one moved to another
     # partner and one to another type; ingest replaces the extract's rows under a new batch
@@ -184,10 +116,10 @@ def _step_delta(settings: Settings) -> None:
     folder = _portal_folder(settings, "2025-03-01")
     for path in folder.iterdir():
         path.unlink()
-    _write_events(folder / "activity_events-part-0001.jsonl.gz", kept)
+    write_events(folder / "activity_events-part-0001.jsonl.gz", kept)
 
     # 3. a new ERROR check blocks the LMS batch of 2025-04-01
-    _execute(
+    execute(
         settings,
         """
         insert into raw_meta.blocked_batches
@@ -197,20 +129,20 @@ def _step_delta(settings: Settings) -> None:
         """,
     )
     # 4. partner ops move one event of another extract to another partner
-    moved = _execute(
+    moved = execute(
         settings,
         "select event_id, partner_id from raw_portal.activity_events "
         "where _extract_date = date '2025-04-01' order by event_id limit 1",
     )[0]
     target_partner = next(p for p in partners if p != moved[1])
-    _execute(
+    execute(
         settings,
         f"""
         insert into raw_meta.corrections values ('C1', 'portal', 'activity_events',
             '{moved[0]}', 'partner_id', '{target_partner}', 'test', now(), 'wrong partner', null)
         """,
     )
-    _ingest(settings)
+    ingest(settings)
 
     inserted = _build_and_compare(settings)
 
@@ -250,8 +182,8 @@ def _step_delta(settings: Settings) -> None:
 
 def _step_release_and_block(settings: Settings) -> None:
     """The LMS block is released, the new day's portal batch is blocked."""
-    _execute(settings, "update raw_meta.blocked_batches set released_at = now()")
-    _execute(
+    execute(settings, "update raw_meta.blocked_batches set released_at = now()")
+    execute(
         settings,
         """
         insert into raw_meta.blocked_batches
@@ -280,7 +212,7 @@ def _step_release_and_block(settings: Settings) -> None:
 
 def _step_unchanged(settings: Settings) -> None:
     """Nothing changed: nothing is rewritten."""
-    inserted = _inserted(settings, _dbt(settings, "run", *SELECT))
+    inserted = _inserted(settings, run_dbt(settings, "run", *SELECT))
     # corrected keys are restaged on every run (corrections are few): the one from the delta
     assert inserted["stg_portal__activity_events"] == 1
     assert inserted["stg_lms__learning_records"] == 0
@@ -293,13 +225,13 @@ def _step_unchanged(settings: Settings) -> None:
 
 def _step_new_day_in_the_latest_month(settings: Settings) -> None:
     """A day of events in May only: the periods that end before May keep their rows."""
-    template = _read_events(_portal_folder(settings, "2025-04-01"))[0]
+    template = read_events(_portal_folder(settings, "2025-04-01"))[0]
     day = [
         {**template, "event_id": f"MAY-{i}", "occurred_at": f"2025-05-03T0{i}:00:00Z"}
         for i in range(3)
     ]
-    _write_events(_portal_folder(settings, "2025-05-04") / "activity_events.jsonl.gz", day)
-    _ingest(settings)
+    write_events(_portal_folder(settings, "2025-05-04") / "activity_events.jsonl.gz", day)
+    ingest(settings)
     inserted = _build_and_compare(settings)
 
     conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
@@ -341,14 +273,14 @@ def _step_tests_read_the_rewritten_periods(settings: Settings) -> None:
     """Data tests of an incremental model read the periods rewritten since they last passed."""
     model = "int_partner_metrics"
     table = f"intermediate.{model}"
-    assert _failures(_dbt(settings, "test", "--select", model), model) == [0]
-    assert _execute(settings, "select model from dbt_meta.tested_models") != []
-    template = _read_events(_portal_folder(settings, "2025-04-01"))[0]
+    assert _failures(run_dbt(settings, "test", "--select", model), model) == [0]
+    assert execute(settings, "select model from dbt_meta.tested_models") != []
+    template = read_events(_portal_folder(settings, "2025-04-01"))[0]
     day = [{**template, "event_id": "MAY-TESTED", "occurred_at": "2025-05-05T09:00:00Z"}]
-    _write_events(_portal_folder(settings, "2025-05-06") / "activity_events.jsonl.gz", day)
-    _ingest(settings)
-    _dbt(settings, "run", *SELECT)
-    rewritten = _execute(
+    write_events(_portal_folder(settings, "2025-05-06") / "activity_events.jsonl.gz", day)
+    ingest(settings)
+    run_dbt(settings, "run", *SELECT)
+    rewritten = execute(
         settings,
         f"select key_value from dbt_meta.rewritten_keys where model = '{model}' order by 1",
     )
@@ -356,25 +288,25 @@ def _step_tests_read_the_rewritten_periods(settings: Settings) -> None:
 
     # a duplicate in a rewritten period fails, one in an untouched period is not read again
     for period in ("2025-05-01", "2025-01-01"):
-        _execute(
+        execute(
             settings,
             f"insert into {table} select * from {table} "
             f"where period_grain = 'month' and period_start = date '{period}' limit 1",
         )
-    assert _failures(_dbt(settings, "test", "--select", model, may_fail=True), model) == [1]
+    assert _failures(run_dbt(settings, "test", "--select", model, may_fail=True), model) == [1]
     # and keeps failing until it is fixed: the failed run forgets no rewritten period
-    assert _failures(_dbt(settings, "test", "--select", model, may_fail=True), model) == [1]
-    _execute(settings, f"create or replace table {table} as select distinct * from {table}")
-    assert _failures(_dbt(settings, "test", "--select", model), model) == [0]
-    assert _execute(
+    assert _failures(run_dbt(settings, "test", "--select", model, may_fail=True), model) == [1]
+    execute(settings, f"create or replace table {table} as select distinct * from {table}")
+    assert _failures(run_dbt(settings, "test", "--select", model), model) == [0]
+    assert execute(
         settings, f"select count(*) from dbt_meta.rewritten_keys where model = '{model}'"
     ) == [(0,)]
 
     # a full refresh is tested whole: a duplicate anywhere fails
-    _dbt(settings, "run", "--select", model, "--full-refresh")
-    _execute(
+    run_dbt(settings, "run", "--select", model, "--full-refresh")
+    execute(
         settings,
         f"insert into {table} select * from {table} "
         "where period_grain = 'month' and period_start = date '2025-01-01' limit 1",
     )
-    assert _failures(_dbt(settings, "test", "--select", model, may_fail=True), model) == [1]
+    assert _failures(run_dbt(settings, "test", "--select", model, may_fail=True), model) == [1]

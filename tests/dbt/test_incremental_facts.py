@@ -13,20 +13,22 @@ from __future__ import annotations
 
 import csv
 import gzip
-import json
-import os
-import re
-import shutil
-import subprocess
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from orchestration.extracts import ENTITIES
-from orchestration.settings import PROJECT_DIR, Settings, get_settings
-from orchestration.warehouse import connect
+from orchestration.settings import Settings, get_settings
+from tests.dbt.incremental_steps import (
+    build_and_compare,
+    execute,
+    ingest,
+    query,
+    read_events,
+    replace_scope_counts,
+    run_dbt,
+    write_events,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -40,74 +42,9 @@ FACTS = "intermediate.int_partner_metric_facts_monthly"
 EVENT_FINGERPRINTS = "intermediate.int_partner_event_fingerprints_monthly"
 
 
-def _dbt(settings: Settings, *args: str) -> dict:
-    """Run dbt as Dagster does, in a subprocess on the test's data dir; returns run_results."""
-    from orchestration.dbt_project import dbt_executable
-
-    command = [dbt_executable(), *args, "--project-dir", str(PROJECT_DIR)]
-    command += ["--profiles-dir", str(PROJECT_DIR), "--quiet", "--log-format-file", "json"]
-    done = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, env=os.environ)
-    assert done.returncode == 0, f"dbt {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return json.loads((settings.dbt_target_dir / "run_results.json").read_text())
-
-
-def _scope(settings: Settings, run_results: dict) -> dict[str, tuple[int, int]]:
-    """(rows in scope, rows inserted) per incremental model, from the replace_scope log line."""
-    invocation = run_results["metadata"]["invocation_id"]
-    found: dict[str, tuple[int, int]] = {}
-    for line in (settings.dbt_log_dir / "dbt.log").read_text().splitlines():
-        if line.startswith("{") and invocation in line:
-            message = json.loads(line)["info"]["msg"]
-            match = re.match(r"replace_scope (\w+): (\d+) rows in scope, (\d+) rows", message)
-            if match:
-                found[match[1]] = (int(match[2]), int(match[3]))
-    return found
-
-
-def _ingest(settings: Settings) -> None:
-    from orchestration.ingest import ingest_entity
-
-    with connect(settings) as conn:
-        for entity in ENTITIES:
-            ingest_entity(conn, settings, entity)
-
-
-def _execute(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
-    with connect(settings) as conn:
-        return conn.execute(sql, params or []).fetchall()
-
-
-def _query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
-    conn = duckdb.connect(str(path), read_only=True)
-    try:
-        return conn.execute(sql, params or []).fetchall()
-    finally:
-        conn.close()
-
-
-def _rows(path: Path, table: str) -> list[tuple]:
-    """Every row, sorted; doubles to 9 significant digits (sums of doubles depend on the order
-    DuckDB's threads add them in, in a full build as much as in an incremental one)."""
-    rows = _query(path, f"select * from {table}")
-    return sorted(
-        (tuple(float(f"{v:.9g}") if isinstance(v, float) else v for v in row) for row in rows),
-        key=repr,
-    )
-
-
 def _build_and_compare(settings: Settings) -> dict[str, tuple[int, int]]:
     """Incremental build, then a full refresh of a copy; returns the scope of each model."""
-    scope = _scope(settings, _dbt(settings, "run", *SELECT))
-    incremental = settings.data_dir / "incremental.duckdb"
-    shutil.copyfile(settings.warehouse_path, incremental)
-    _dbt(settings, "run", *FULL_REFRESH)
-    for table in MODELS:
-        full, incr = _rows(settings.warehouse_path, table), _rows(incremental, table)
-        assert len(full) > 0, table
-        assert incr == full, f"{table}: incremental differs from full refresh"
-    # carry on from the incremental state, so each step tests incremental after incremental
-    shutil.copyfile(incremental, settings.warehouse_path)
-    return scope
+    return build_and_compare(settings, SELECT, FULL_REFRESH, MODELS)
 
 
 def _portal(settings: Settings, extract_date: str) -> Path:
@@ -115,23 +52,12 @@ def _portal(settings: Settings, extract_date: str) -> Path:
 
 
 def _write_events(folder: Path, rows: list[dict]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    with gzip.open(folder / "activity_events.jsonl.gz", "wt") as out:
-        for row in rows:
-            out.write(json.dumps(row) + "\n")
-
-
-def _read_events(folder: Path) -> list[dict]:
-    rows = []
-    for path in sorted(folder.glob("*.jsonl.gz")):
-        with gzip.open(path, "rt") as lines:
-            rows.extend(json.loads(line) for line in lines if line.strip())
-    return rows
+    write_events(folder / "activity_events.jsonl.gz", rows)
 
 
 def _batch(settings: Settings, extract_date: str) -> str:
     """The batch id the portal extract of that date was loaded under."""
-    return _execute(
+    return execute(
         settings,
         "select distinct _batch_id from raw_portal.activity_events "
         "where _extract_date = cast(? as date) and _batch_id not like '%:quarantine'",
@@ -140,7 +66,7 @@ def _batch(settings: Settings, extract_date: str) -> str:
 
 
 def _block(settings: Settings, extract_date: str) -> None:
-    _execute(
+    execute(
         settings,
         """
         insert into raw_meta.blocked_batches
@@ -153,7 +79,7 @@ def _block(settings: Settings, extract_date: str) -> None:
 
 
 def _correct(settings: Settings, correction_id: str, event_id: str, partner_id: str) -> None:
-    _execute(
+    execute(
         settings,
         "insert into raw_meta.corrections values (?, 'portal', 'activity_events', ?, "
         "'partner_id', ?, 'test', now(), 'wrong partner', null)",
@@ -162,7 +88,7 @@ def _correct(settings: Settings, correction_id: str, event_id: str, partner_id: 
 
 
 def _facts(settings: Settings, partner_id: str, month: str) -> int:
-    return _query(
+    return query(
         settings.warehouse_path,
         f"select count(*) from {FACTS} where partner_id = ? and activity_month = cast(? as date)",
         [partner_id, month],
@@ -178,17 +104,17 @@ def test_monthly_facts_incremental_equals_full_refresh(tmp_path, monkeypatch):
     settings = get_settings()
     settings.ensure_dirs()
     generate_demo(settings, partners=20, months=3, seed=5, events=3000, end_month="2025-03")
-    _ingest(settings)
-    _dbt(settings, "build", *SELECT, "--exclude-resource-type", "test", "unit_test")
+    ingest(settings)
+    run_dbt(settings, "build", *SELECT, "--exclude-resource-type", "test", "unit_test")
 
     # the extract of 2025-03-01 holds February's events; the last extract is 2025-04-01
-    february = {e["event_id"]: e for e in _read_events(_portal(settings, "2025-03-01"))}
+    february = {e["event_id"]: e for e in read_events(_portal(settings, "2025-03-01"))}
     partners = sorted({e["partner_id"] for e in february.values()})
     ids = sorted(february)
     first, second, third = february[ids[0]], february[ids[1]], february[ids[2]]
-    moved = min(_read_events(_portal(settings, "2025-02-01")), key=lambda e: e["event_id"])
+    moved = min(read_events(_portal(settings, "2025-02-01")), key=lambda e: e["event_id"])
     other = next(p for p in partners if p != first["partner_id"])
-    facts_before = _query(settings.warehouse_path, f"select count(*) from {FACTS}")[0][0]
+    facts_before = query(settings.warehouse_path, f"select count(*) from {FACTS}")[0][0]
 
     # 1. a new day with a late event for an old month, an event for a month nobody had yet, and
     # a re-sent copy of a February event (same id, another partner and month) that dedup prefers
@@ -199,16 +125,16 @@ def test_monthly_facts_incremental_equals_full_refresh(tmp_path, monkeypatch):
         {**second, "partner_id": other, "occurred_at": "2025-01-20T10:00:00Z"},
     ]
     _write_events(_portal(settings, "2025-04-02"), day)
-    _ingest(settings)
+    ingest(settings)
     scope = _build_and_compare(settings)
     assert _facts(settings, other, "2025-06-01") > 0
-    assert _query(
+    assert query(
         settings.warehouse_path,
         "select partner_id from staging.stg_portal__activity_events where event_id = ?",
         [second["event_id"]],
     ) == [(other,)]
     # the new batch and the February batch (it lost the re-sent event) were redone, no other
-    redone = _query(
+    redone = query(
         settings.warehouse_path,
         f"select count(*) from {EVENT_FINGERPRINTS} where batch_id in (?, ?)",
         [_batch(settings, "2025-04-02"), _batch(settings, "2025-03-01")],
@@ -217,7 +143,7 @@ def test_monthly_facts_incremental_equals_full_refresh(tmp_path, monkeypatch):
     assert 0 < scope["int_partner_metric_facts_monthly"][1] < facts_before / 2
 
     # 2. nothing changed: nothing is rewritten
-    scope = _scope(settings, _dbt(settings, "run", *SELECT))
+    scope = replace_scope_counts(settings, run_dbt(settings, "run", *SELECT))
     assert scope["int_partner_event_fingerprints_monthly"] == (0, 0)
     assert scope["int_partner_metric_facts_monthly"] == (0, 0)
 
@@ -232,10 +158,10 @@ def test_monthly_facts_incremental_equals_full_refresh(tmp_path, monkeypatch):
     )
     targets = sorted(p for p in partners if p != moved["partner_id"])
     _correct(settings, "C1", moved["event_id"], targets[0])
-    _ingest(settings)
+    ingest(settings)
     _build_and_compare(settings)
     assert _facts(settings, other, "2025-06-01") == 0
-    assert _query(
+    assert query(
         settings.warehouse_path,
         "select event_id, partner_id, is_corrected from staging.stg_portal__activity_events "
         "where event_id in (?, ?, ?) order by event_id",
@@ -248,7 +174,7 @@ def test_monthly_facts_incremental_equals_full_refresh(tmp_path, monkeypatch):
         ]
     )
     assert (
-        _query(
+        query(
             settings.warehouse_path,
             f"select count(*) from {EVENT_FINGERPRINTS} where batch_id = ?",
             [_batch(settings, "2025-04-02")],
@@ -258,19 +184,19 @@ def test_monthly_facts_incremental_equals_full_refresh(tmp_path, monkeypatch):
 
     # 4. the block is released, the February extract is re-delivered without its first event,
     # and the correction is changed to a third partner
-    _execute(settings, "update raw_meta.blocked_batches set released_at = now()")
+    execute(settings, "update raw_meta.blocked_batches set released_at = now()")
     folder = _portal(settings, "2025-03-01")
     kept = [e for e in february.values() if e["event_id"] != first["event_id"]]
     for path in folder.iterdir():
         path.unlink()
     _write_events(folder, kept)
     _correct(settings, "C2", moved["event_id"], targets[1])
-    _ingest(settings)
+    ingest(settings)
     _build_and_compare(settings)
     assert _facts(settings, other, "2025-06-01") > 0
 
     # 5. the correction is withdrawn: the batch that held it is redone once more
-    _execute(settings, "delete from raw_meta.corrections")
+    execute(settings, "delete from raw_meta.corrections")
     scope = _build_and_compare(settings)
     assert scope["int_partner_event_fingerprints_monthly"][0] > 0
 
@@ -289,11 +215,11 @@ def test_monthly_facts_incremental_equals_full_refresh(tmp_path, monkeypatch):
         writer = csv.DictWriter(out, fieldnames=list(won))
         writer.writeheader()
         writer.writerow({**won, "partner_id": other, "amount": "1234.5"})
-    _ingest(settings)
+    ingest(settings)
     scope = _build_and_compare(settings)
     assert scope["int_partner_event_fingerprints_monthly"] == (0, 0)
     assert 0 < scope["int_partner_metric_facts_monthly"][1] < facts_before / 2
-    assert _query(
+    assert query(
         settings.warehouse_path,
         "select partner_id, amount from staging.stg_crm__opportunities where opportunity_id = ?",
         [won["opportunity_id"]],
