@@ -259,11 +259,9 @@ settings_fingerprint as (
     {#- the points settings and this model's own SQL apply to every partner-month: a change
         to either redoes them all -#}
     select
-        coalesce(sum({{ row_fingerprint(
-            ['activity_type', 'points', 'monthly_cap_points']
-        ) }}), 0)
-        + {{ row_fingerprint(["'" ~ model.checksum.checksum ~ "'"]) }} as fingerprint
-    from activity_points_config
+        {{ settings_fingerprint({
+            ref('activity_points'): ['activity_type', 'points', 'monthly_cap_points'],
+        }) }} as fingerprint
 ),
 
 partner_month_fingerprints as (

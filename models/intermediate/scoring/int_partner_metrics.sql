@@ -91,12 +91,10 @@ monthly_certification_fingerprints as (
 catalog_fingerprint as (
     {#- the catalog and this model's own SQL apply to every period: a change redoes them all -#}
     select
-        coalesce(sum({{ row_fingerprint([
+        {{ settings_fingerprint({ref('scoring_metric_catalog'): [
             'metric_key', 'base_metric', 'metric_kind', 'min_denominator', 'window_months',
             'size_basis',
-        ]) }}), 0)
-        + {{ row_fingerprint(["'" ~ model.checksum.checksum ~ "'"]) }} as fingerprint
-    from catalog
+        ]}) }} as fingerprint
 ),
 
 period_partner_fingerprints as (

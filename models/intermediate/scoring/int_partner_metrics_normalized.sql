@@ -64,12 +64,10 @@ segment_fingerprints as (
 settings_fingerprint as (
     {#- the normalization settings and this model's own SQL apply to every period -#}
     select
-        coalesce(sum({{ row_fingerprint([
+        {{ settings_fingerprint({ref('scoring_metric_catalog'): [
             'metric_key', 'normalization', 'winsor_lower_pct', 'winsor_upper_pct', 'direction',
             'missing_rule',
-        ]) }}), 0)
-        + {{ row_fingerprint(["'" ~ model.checksum.checksum ~ "'"]) }} as fingerprint
-    from catalog
+        ]}) }} as fingerprint
 ),
 
 period_fingerprints as (
