@@ -10,18 +10,31 @@ from pathlib import Path
 import duckdb
 
 BASELINE_SQL = Path(__file__).with_name("baseline.sql")
+SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
+# One table per extract entity, every delivered row (restatements included).
 LOADED_TABLES = (
     "partners",
     "opportunities",
     "deal_registrations",
+    "leads",
+    "csat_responses",
+    "renewals",
     "activity_events",
     "learning_records",
 )
+# One row per scored partner-period (month and quarter) with its score and band.
+SCORES_TABLE = "partner_scores"
 _STEP = re.compile(r"^-- step: (\w+)\s*$", re.MULTILINE)
 
 
 @dataclass
 class BaselineResult:
+    """Timing and outcome of one baseline run.
+
+    rows_loaded: rows read per landing entity; rows_scored: partner-periods scored (both
+    grains); bands: partner-periods per score band.
+    """
+
     seconds: float
     step_seconds: dict[str, float]
     rows_loaded: dict[str, int]
@@ -35,14 +48,19 @@ class BaselineResult:
         return sum(self.rows_loaded.values())
 
 
-def baseline_steps(landing_dir: Path) -> list[tuple[str, str]]:
-    """(step name, SQL) in order, with the landing directory filled in."""
+def _sql_path(path: Path) -> str:
+    """A directory as it goes inside a SQL string literal."""
+    return path.resolve().as_posix().replace("'", "''")
+
+
+def baseline_steps(landing_dir: Path, seeds_dir: Path = SEEDS_DIR) -> list[tuple[str, str]]:
+    """(step name, SQL) in order, with the landing and seeds directories filled in."""
     text = BASELINE_SQL.read_text()
-    landing = landing_dir.resolve().as_posix().replace("'", "''")
+    landing, seeds = _sql_path(landing_dir), _sql_path(seeds_dir)
     parts = _STEP.split(text)
     # parts = [preamble, name1, sql1, name2, sql2, ...]
     return [
-        (name, sql.replace("{landing}", landing).strip())
+        (name, sql.replace("{landing}", landing).replace("{seeds}", seeds).strip())
         for name, sql in zip(parts[1::2], parts[2::2], strict=True)
     ]
 
@@ -54,6 +72,7 @@ def run_baseline(
     memory_limit: str | None = None,
     threads: int | None = None,
     temp_dir: Path | None = None,
+    seeds_dir: Path = SEEDS_DIR,
 ) -> BaselineResult:
     """Run every baseline step into a fresh DuckDB file at ``database`` and time it.
 
@@ -75,7 +94,7 @@ def run_baseline(
         if threads:
             conn.execute(f"set threads = {int(threads)}")
         conn.execute("set preserve_insertion_order = false")
-        for name, sql in baseline_steps(landing_dir):
+        for name, sql in baseline_steps(landing_dir, seeds_dir):
             t0 = time.time()
             conn.execute(sql)
             steps[name] = time.time() - t0
@@ -84,10 +103,10 @@ def run_baseline(
             table: conn.execute(f"select count(*) from {table}").fetchone()[0]
             for table in LOADED_TABLES
         }
-        scored = conn.execute("select count(*) from partner_month_scores").fetchone()[0]
+        scored = conn.execute(f"select count(*) from {SCORES_TABLE}").fetchone()[0]
         bands = dict(
             conn.execute(
-                "select score_band, count(*) from partner_month_scores group by 1 order by 1"
+                f"select score_band, count(*) from {SCORES_TABLE} group by 1 order by 1"
             ).fetchall()
         )
     finally:
