@@ -94,6 +94,7 @@ def run_baseline(
         if threads:
             conn.execute(f"set threads = {int(threads)}")
         conn.execute("set preserve_insertion_order = false")
+        conn.execute("set enable_progress_bar = false")  # the bench prints its own progress
         for name, sql in baseline_steps(landing_dir, seeds_dir):
             t0 = time.time()
             conn.execute(sql)

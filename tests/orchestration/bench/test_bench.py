@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -39,41 +41,131 @@ def test_scales_are_the_documented_ones():
     assert get_scale("XL") is None
 
 
-def test_baseline_computes_known_metrics(tmp_path):
+def _write_other_crm_extracts(landing: Path) -> None:
+    """Leads, CSAT responses and renewals for the tiny landing zone (every entity is loaded).
+
+    2025-01: P2 answers CSAT 5, 5, 4 (mean 91.67 on 0-100) and P3 3, 3, 3 (50); P4 has one
+    renewal renewed and one churned (0.5); P1 converted one of its two leads.
+    """
+    conn = duckdb.connect()
+    conn.execute(
+        f"""
+        copy (
+            select * from (values
+                ('L1', 'P1', '2025-01-06', 'partner_sourced', 'true', '2025-01-15', 'O1'),
+                ('L2', 'P1', '2025-01-07', 'vendor_referred', 'false', null, null)
+            ) as t(lead_id, partner_id, created_date, lead_source, is_converted,
+                converted_date, opportunity_id)
+        ) to '{landing}/crm/leads/2025-02-01/leads.csv.gz' (header true, compression gzip)
+        """
+    )
+    conn.execute(
+        f"""
+        copy (
+            select * from (values
+                ('S1', 'P2', 'C2', 'csat', 5.0, '2025-01-10T10:00:00Z'),
+                ('S2', 'P2', 'C2', 'csat', 5.0, '2025-01-11T10:00:00Z'),
+                ('S3', 'P2', 'C2', 'csat', 4.0, '2025-01-12T10:00:00Z'),
+                ('S4', 'P3', 'C3', 'csat', 3.0, '2025-01-10T10:00:00Z'),
+                ('S5', 'P3', 'C3', 'csat', 3.0, '2025-01-11T10:00:00Z'),
+                ('S6', 'P3', 'C3', 'csat', 3.0, '2025-01-12T10:00:00Z')
+            ) as t(response_id, partner_id, customer_id, survey_type, score, responded_at)
+        ) to '{landing}/crm/csat_responses/2025-02-01/csat_responses.csv.gz'
+            (header true, compression gzip)
+        """
+    )
+    conn.execute(
+        f"""
+        copy (
+            select * from (values
+                ('RN1', 'P4', 'C4', '2025-01-15', 'renewed', 100.00, 110.00, 'USD'),
+                ('RN2', 'P4', 'C5', '2025-01-20', 'churned', 100.00, null, 'USD')
+            ) as t(renewal_id, partner_id, customer_id, contract_end_date, renewal_status,
+                original_amount, renewed_amount, currency)
+        ) to '{landing}/crm/renewals/2025-02-01/renewals.csv.gz' (header true, compression gzip)
+        """
+    )
+    conn.close()
+
+
+def test_baseline_computes_known_scores(tmp_path):
     landing = tmp_path / "landing"
     write_tiny_landing(landing)
+    for folder in ("leads", "csat_responses", "renewals"):
+        (landing / "crm" / folder / "2025-02-01").mkdir(parents=True)
+    _write_other_crm_extracts(landing)
     result = run_baseline(landing, tmp_path / "baseline.duckdb", memory_limit="1GB", threads=1)
 
     assert result.rows_loaded == {
         "partners": 8,
         "opportunities": 3,
         "deal_registrations": 1,
+        "leads": 2,
+        "csat_responses": 6,
+        "renewals": 2,
         "activity_events": 4,
         "learning_records": 2,
     }
-    assert result.rows_scored == 8  # 4 partners x 2 months
+    assert result.rows_scored == 12  # 4 partners x (2 months + 1 quarter)
     assert [name for name, _ in baseline_steps(landing)] == list(result.step_seconds)
     assert result.seconds > 0
     conn = duckdb.connect(str(tmp_path / "baseline.duckdb"), read_only=True)
-    rows = conn.execute(
+    metrics = dict(
+        conn.execute(
+            """
+            select partner_id || ' ' || metric_key, raw_value
+            from partner_metrics
+            where period_grain = 'month' and period_start = date '2025-01-01'
+                and metric_key in (
+                    'closed_won_revenue', 'pipeline_created', 'win_rate', 'deal_velocity_days',
+                    'portal_engagement', 'training_completions', 'active_certifications',
+                    'customer_satisfaction', 'renewal_rate', 'deal_registrations'
+                )
+            """
+        ).fetchall()
+    )
+    scores = conn.execute(
         """
-        select partner_id, closed_won_revenue, pipeline_created, win_rate, deal_registrations,
-            login_events, content_view_events, event_attendance_events, certifications,
-            partner_score, score_band
-        from partner_month_scores where month = date '2025-01-01' order by partner_id
+        select partner_id, scorecard_version, peer_segment, score, score_band,
+            is_period_complete
+        from partner_scores
+        where period_grain = 'month' and period_start = date '2025-01-01'
+        order by partner_id
         """
     ).fetchall()
+    periods = conn.execute(
+        "select period_grain, period_start, is_period_complete from periods order by all"
+    ).fetchall()
     conn.close()
-    # O2 was restated closed_lost by the later extract: revenue 1000, win rate 1/2.
-    assert rows[0][:5] == ("P1", 1000, 1500, 0.5, 1)
-    assert rows[1][5:9] == (1, 1, 1, 0)
-    assert rows[2][8] == 1
-    # P1 tops revenue (25), pipeline (15) and deal registrations (10) among its peers;
-    # alone with a win rate, its rank there is 0.
-    assert rows[0][9] == pytest.approx(50.0)
-    assert rows[0][10] == "needs_improvement"
-    # P4 did nothing: only the neutral win-rate half (7.5).
-    assert rows[3][9:] == (pytest.approx(7.5), "at_risk")
+    # O2 was restated closed_lost by the later extract: revenue 1000, 2 closed deals (below the
+    # win rate's minimum of 3: missing) and 1 won deal (below the velocity's minimum of 2).
+    assert metrics["P1 closed_won_revenue"] == 1000
+    assert metrics["P1 pipeline_created"] == 1500
+    assert metrics["P1 win_rate"] is None
+    assert metrics["P1 deal_velocity_days"] is None
+    assert metrics["P1 deal_registrations"] == 1
+    assert metrics["P2 portal_engagement"] == 2  # user-days 2025-01-02 and 2025-01-09
+    assert metrics["P3 training_completions"] == 2
+    assert metrics["P3 active_certifications"] == 1
+    assert metrics["P2 customer_satisfaction"] == pytest.approx(275 / 3)
+    assert metrics["P3 customer_satisfaction"] == 50
+    assert metrics["P4 renewal_rate"] == 0.5
+    assert metrics["P1 renewal_rate"] is None
+    assert periods == [
+        ("month", date(2025, 1, 1), True),
+        ("month", date(2025, 2, 1), False),  # the data ends 2025-02-03
+        ("quarter", date(2025, 1, 1), False),
+    ]
+    # Four NA resellers: too few for a type-region or type group (5), so all are compared
+    # together. Scorecard v1 for resellers; P1: revenue, pipeline and registrations top (100),
+    # win rate and CSAT neutral (50), the rest ranked 33.33, velocity and renewals dropped:
+    # 6000 / 80 points = 75. P4 keeps its renewal rate (alone: 50), so 90 points share 3500.
+    assert scores == [
+        ("P1", "v1", "all", Decimal("75.00"), "good", True),
+        ("P2", "v1", "all", Decimal("47.92"), "needs_improvement", True),
+        ("P3", "v1", "all", Decimal("39.58"), "at_risk", True),
+        ("P4", "v1", "all", Decimal("38.89"), "at_risk", True),
+    ]
 
 
 def test_daily_delta_adds_the_next_day(tmp_path):
