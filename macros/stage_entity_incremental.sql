@@ -1,10 +1,10 @@
-{% macro stage_entity_incremental(source_system, entity, key_column, columns) -%}
+{% macro stage_entity_incremental(source_system, entity, key_column, columns, append_only=false) -%}
     {#- stage_entity for an incremental model (strategy replace_scope, scope_marker loaded_at).
         Full build: every key. Incremental run: only the keys stage_changed_keys finds, each once,
         with its current row or, when it has none left (blocked, re-delivered without it), a
         tombstone whose columns are all null but the key, so the strategy deletes it. -#}
     {%- if not is_incremental() -%}
-    {{ stage_entity(source_system, entity, key_column, columns) }}
+    {{ stage_entity(source_system, entity, key_column, columns, append_only=append_only) }}
     {%- else -%}
     with changed_keys as (
         {{ stage_changed_keys(source_system, entity, key_column, this) | indent(8) }}
@@ -26,6 +26,7 @@
         {{ stage_entity(
             source_system, entity, key_column, columns,
             key_filter='select changed.' ~ key_column ~ ' from changed_keys as changed',
+            append_only=append_only,
         ) | indent(8) }}
     ) as staged
         on changed_keys.{{ key_column }} = staged.{{ key_column }}

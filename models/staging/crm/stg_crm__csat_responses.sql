@@ -11,7 +11,9 @@
 with
 
 staged as (
-    {{ stage_entity('crm', 'csat_responses', 'response_id', columns) | indent(4) }}
+    {{ stage_entity(
+        'crm', 'csat_responses', 'response_id', columns, append_only=true
+    ) | indent(4) }}
 ),
 
 final as (

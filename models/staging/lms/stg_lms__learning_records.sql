@@ -24,7 +24,9 @@
 with
 
 staged as (
-    {{ stage_entity_incremental('lms', 'learning_records', 'record_id', columns) | indent(4) }}
+    {{ stage_entity_incremental(
+        'lms', 'learning_records', 'record_id', columns, append_only=true
+    ) | indent(4) }}
 ),
 
 final as (

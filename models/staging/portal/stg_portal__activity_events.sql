@@ -20,7 +20,9 @@
 with
 
 scoped as (
-    {{ stage_entity_incremental('portal', 'activity_events', 'event_id', columns) | indent(4) }}
+    {{ stage_entity_incremental(
+        'portal', 'activity_events', 'event_id', columns, append_only=true
+    ) | indent(4) }}
 ),
 
 final as (
