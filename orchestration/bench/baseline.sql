@@ -531,7 +531,8 @@ record_facts as (
     from current_opportunities
     where is_closed and closed_date is not null
     union all
-    select partner_id, 'deal_velocity_days', closed_date, date_diff('day', created_date, closed_date), 1,
+    select partner_id, 'deal_velocity_days', closed_date,
+        date_diff('day', created_date, closed_date), 1,
     from current_opportunities
     where is_won and closed_date is not null and closed_date >= created_date
     union all
@@ -625,6 +626,23 @@ group by all;
 -- per_employee variants divide their base metric's value by the partner's capacity.
 create or replace table partner_metrics as
 with
+metric_windows as (
+    -- the facts each catalog metric sums, and over how many months, per grain
+    select
+        metric_catalog.metric_key,
+        coalesce(metric_catalog.base_metric, metric_catalog.metric_key) as fact_metric_key,
+        grains.period_grain,
+        case when grains.period_grain = 'quarter' then greatest(metric_catalog.window_months, 3)
+            else metric_catalog.window_months end as window_months,
+    from metric_catalog
+    cross join (select distinct period_grain from periods) as grains
+),
+fact_windows as (
+    -- a per-employee variant shares its base metric's sums
+    select distinct period_grain, fact_metric_key, window_months,
+    from metric_windows
+    where fact_metric_key <> 'active_certifications'
+),
 period_window_months as (
     -- each period's trailing window, month by month, per window length in use
     select distinct
@@ -637,37 +655,24 @@ period_window_months as (
             interval 1 month
         ))::date as month,
     from periods
-    cross join (
-        select distinct
-            grains.period_grain,
-            case when grains.period_grain = 'quarter' then greatest(window_months, 3)
-                else window_months end as window_months,
-        from metric_catalog
-        cross join (select distinct period_grain from periods) as grains
-    ) as lengths
-    where lengths.period_grain = periods.period_grain
-),
-metric_sources as (
-    select
-        metric_key,
-        coalesce(base_metric, metric_key) as fact_metric_key,
-        window_months,
-    from metric_catalog
+    join (select distinct period_grain, window_months from fact_windows) as lengths
+        using (period_grain)
 ),
 window_sums as (
     select
         monthly_facts.partner_id,
-        window_months.period_grain,
-        window_months.period_start,
-        metric_sources.metric_key,
+        period_window_months.period_grain,
+        period_window_months.period_start,
+        fact_windows.fact_metric_key,
+        fact_windows.window_months,
         sum(monthly_facts.numerator) as numerator,
         sum(monthly_facts.denominator) as denominator,
     from monthly_facts
-    join metric_sources on metric_sources.fact_metric_key = monthly_facts.metric_key
-    join period_window_months as window_months
-        on window_months.month = monthly_facts.month
-        and window_months.window_months = case when window_months.period_grain = 'quarter'
-            then greatest(metric_sources.window_months, 3) else metric_sources.window_months end
+    join fact_windows on fact_windows.fact_metric_key = monthly_facts.metric_key
+    join period_window_months
+        on period_window_months.period_grain = fact_windows.period_grain
+        and period_window_months.window_months = fact_windows.window_months
+        and period_window_months.month = monthly_facts.month
     group by all
 ),
 certifications as (
@@ -712,11 +717,15 @@ raw_values as (
         partner_periods.employee_capacity,
     from partner_periods
     cross join metric_catalog
+    join metric_windows
+        on metric_windows.metric_key = metric_catalog.metric_key
+        and metric_windows.period_grain = partner_periods.period_grain
     left join window_sums
         on window_sums.partner_id = partner_periods.partner_id
         and window_sums.period_grain = partner_periods.period_grain
         and window_sums.period_start = partner_periods.period_start
-        and window_sums.metric_key = metric_catalog.metric_key
+        and window_sums.fact_metric_key = metric_windows.fact_metric_key
+        and window_sums.window_months = metric_windows.window_months
     left join held_certifications
         on held_certifications.partner_id = partner_periods.partner_id
         and held_certifications.period_grain = partner_periods.period_grain
@@ -824,8 +833,10 @@ normalized_values as (
                     else 100.0 * (values_below + (ties - 1) / 2.0) / (value_count - 1) end
             when winsor_caps.upper_cap = winsor_caps.lower_cap then 50.0
             else 100.0 * (
-                least(greatest(with_settings.raw_value, winsor_caps.lower_cap), winsor_caps.upper_cap)
-                - winsor_caps.lower_cap
+                least(
+                    greatest(with_settings.raw_value, winsor_caps.lower_cap),
+                    winsor_caps.upper_cap
+                ) - winsor_caps.lower_cap
             ) / (winsor_caps.upper_cap - winsor_caps.lower_cap)
         end as ascending_value,
         with_settings.direction,
