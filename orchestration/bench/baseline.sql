@@ -17,6 +17,7 @@
 -- What it assumes of the landing zone (true of what `partnerscore generate` writes):
 -- * the file formats are the generator's: CRM extracts as CSV (optionally gzipped), portal
 --   events as JSON lines, LMS records as xAPI statements (JSON lines); timestamps are UTC ('Z');
+-- * every entity has at least one extract (a file pattern that matches nothing is an error);
 -- * every row is valid, so ingest quarantines nothing and no quality check blocks a batch:
 --   blocked batches (raw_meta.blocked_batches) are not modelled;
 -- * there are no partner-ops corrections (raw_meta.corrections, fed from the data dir's
