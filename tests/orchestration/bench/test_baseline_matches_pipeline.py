@@ -238,3 +238,23 @@ def test_baseline_result_counts_what_it_loaded_and_scored(built):
     )
     assert result.rows_loaded == raw  # every delivered row, as ingest loaded them
     assert sum(result.bands.values()) == result.rows_scored
+
+
+def test_a_redelivered_event_counts_once_as_its_latest_delivery(built):
+    rows = _query(
+        built,
+        """
+        select
+            (select count(*) from baseline.activity_events),
+            (select count(distinct event_id) from baseline.activity_events),
+            (select count(*) from baseline.current_events),
+            (select count(*) from baseline.current_events
+                where event_type = 'business_plan_submission'),
+            (select count(*) from pipeline.staging.stg_portal__activity_events
+                where event_type = 'business_plan_submission')
+        """,
+    )[0]
+    delivered, distinct_ids, current, plans, pipeline_plans = rows
+    assert delivered == distinct_ids + 1  # the one event delivered twice
+    assert current == distinct_ids
+    assert plans == pipeline_plans
