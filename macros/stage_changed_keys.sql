@@ -13,7 +13,8 @@
         select distinct raw_batches._batch_id
         from {{ raw_relation }} as raw_batches
         where raw_batches._batch_id not in (
-            select staged_batches.batch_id
+            {#- distinct: the anti join then hashes a few dozen batch ids, not every staged row -#}
+            select distinct staged_batches.batch_id
             from {{ staged_relation }} as staged_batches
             where staged_batches.batch_id is not null
         )
