@@ -2,7 +2,8 @@
     {#- stage_entity for an incremental model (strategy replace_scope, scope_marker loaded_at).
         Full build: every key. Incremental run: only the keys stage_changed_keys finds, each once,
         with its current row or, when it has none left (blocked, re-delivered without it), a
-        tombstone whose columns are all null but the key, so the strategy deletes it. -#}
+        tombstone whose columns are all null but the key, so the strategy deletes it.
+        append_only: see stage_entity; it speeds up the full build only. -#}
     {%- if not is_incremental() -%}
     {{ stage_entity(source_system, entity, key_column, columns, append_only=append_only) }}
     {%- else -%}
@@ -26,7 +27,6 @@
         {{ stage_entity(
             source_system, entity, key_column, columns,
             key_filter='select changed.' ~ key_column ~ ' from changed_keys as changed',
-            append_only=append_only,
         ) | indent(8) }}
     ) as staged
         on changed_keys.{{ key_column }} = staged.{{ key_column }}
