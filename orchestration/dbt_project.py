@@ -27,6 +27,7 @@ DBT_INPUT_DIRS = ("models", "seeds", "macros", "snapshots", "tests/dbt")
 DBT_INPUT_FILES = ("dbt_project.yml", "profiles.yml", "selectors.yml")
 FINGERPRINT_FILE = "manifest.fingerprint"  # beside manifest.json: what it was parsed from
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+PARTIAL_PARSE_OWNER_FILE = "partial_parse.project"  # the project directory that wrote it
 
 
 def dbt_executable() -> str:
@@ -60,8 +61,13 @@ def dbt_input_files(project_dir: Path = PROJECT_DIR) -> list[Path]:
 
 
 def project_fingerprint(project_dir: Path = PROJECT_DIR) -> str:
-    """Hash of the dbt project's files (names and contents) and the dbt versions."""
+    """Hash of the dbt project's files (names and contents), its directory and the dbt versions.
+
+    The directory counts: a manifest holds absolute paths (seeds are loaded from them), so one
+    parsed in another checkout of the same files is not this checkout's.
+    """
     digest = hashlib.sha256(f"dbt-core {version('dbt-core')} {version('dbt-duckdb')}".encode())
+    digest.update(project_dir.resolve().as_posix().encode() + b"\0")
     for path in dbt_input_files(project_dir):
         digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
@@ -99,6 +105,7 @@ def prepare_manifest(project: DbtProject | None = None) -> Path:
     """
     project = project or build_dbt_project()
     manifest = Path(project.manifest_path)
+    _drop_partial_parse_of_another_checkout(Path(project.target_path))
     fingerprint = project_fingerprint()
     stamp = manifest.parent / FINGERPRINT_FILE
     if manifest.exists() and stamp.exists() and stamp.read_text().strip() == fingerprint:
@@ -111,6 +118,22 @@ def prepare_manifest(project: DbtProject | None = None) -> Path:
         _copy_atomically(manifest, cached)
     stamp.write_text(fingerprint + "\n")
     return manifest
+
+
+def _drop_partial_parse_of_another_checkout(target: Path, project_dir: Path = PROJECT_DIR) -> None:
+    """Delete dbt's partial-parse state when another checkout of the project wrote it.
+
+    dbt checks the files' contents, the profile and the project config before reusing that
+    state, not the project's directory, and the state keeps absolute paths: a data dir shared
+    by two checkouts (or a project moved elsewhere) then loads seeds from the old directory.
+    """
+    state = target / PARTIAL_PARSE_FILE
+    owner = target / PARTIAL_PARSE_OWNER_FILE
+    current = project_dir.resolve().as_posix()
+    if state.exists() and (not owner.exists() or owner.read_text().strip() != current):
+        state.unlink()
+    target.mkdir(parents=True, exist_ok=True)
+    owner.write_text(current + "\n")
 
 
 def keep_partial_parse(invocation_target: Path, project: DbtProject) -> None:

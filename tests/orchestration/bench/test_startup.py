@@ -116,3 +116,33 @@ def test_incremental_models_rebuild_when_their_sql_or_a_macro_changes(tmp_path):
     assert not needs_full_refresh(project)
     project.manifest_path.write_text(json.dumps(_manifest("m1", "inner v2")))
     assert needs_full_refresh(project)
+
+
+def test_another_checkout_of_the_same_files_parses_its_own_manifest(tmp_path):
+    """Manifests and dbt's partial-parse state hold absolute paths (seeds load from them)."""
+    root = _project(tmp_path)
+    moved = tmp_path / "elsewhere" / "project"
+    moved.parent.mkdir()
+    root.rename(moved)
+    assert project_fingerprint(moved) != project_fingerprint(_project(tmp_path))
+
+
+def test_partial_parse_state_of_another_checkout_is_dropped(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARTNERSCORE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PARTNERSCORE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(dbt_project, "project_fingerprint", lambda: "aaa")
+    target = tmp_path / "target"
+    project = _FakeProject(target, [])
+    state = target / dbt_project.PARTIAL_PARSE_FILE
+    owner = target / dbt_project.PARTIAL_PARSE_OWNER_FILE
+
+    prepare_manifest(project)  # parses; the state now belongs to this checkout
+    state.write_bytes(b"state of this checkout")
+    prepare_manifest(project)
+    assert state.read_bytes() == b"state of this checkout"
+    assert owner.read_text().strip() == dbt_project.PROJECT_DIR.resolve().as_posix()
+
+    owner.write_text("/somewhere/else/partnerscore\n")  # written by another checkout
+    prepare_manifest(project)
+    assert not state.exists()
+    assert owner.read_text().strip() == dbt_project.PROJECT_DIR.resolve().as_posix()
