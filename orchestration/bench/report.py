@@ -97,7 +97,7 @@ def render(result: BenchResult) -> Group:
         f"{baseline_rows:,}",
         f"{baseline_rows / result.baseline_seconds:,.0f}" if result.baseline_seconds else "-",
         human_bytes(result.baseline_peak_rss_bytes),
-        "load, aggregate, rank, weight, band",
+        "the same scores by hand: load, facts, windows, normalize, weight, band",
     )
     if result.delta_run is not None and result.delta is not None:
         delta = result.delta_run
