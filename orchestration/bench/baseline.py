@@ -9,19 +9,14 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.extracts import ENTITIES
+from orchestration.settings import PROJECT_DIR
+
 BASELINE_SQL = Path(__file__).with_name("baseline.sql")
-SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
-# One table per extract entity, every delivered row (restatements included).
-LOADED_TABLES = (
-    "partners",
-    "opportunities",
-    "deal_registrations",
-    "leads",
-    "csat_responses",
-    "renewals",
-    "activity_events",
-    "learning_records",
-)
+SEEDS_DIR = PROJECT_DIR / "seeds"
+# One table per extract entity (named after it), every delivered row (restatements included).
+# An entity added to the extract contract without a load step fails the count below.
+LOADED_TABLES = tuple(entity.name for entity in ENTITIES)
 # One row per scored partner-period (month and quarter) with its score and band.
 SCORES_TABLE = "partner_scores"
 _STEP = re.compile(r"^-- step: (\w+)\s*$", re.MULTILINE)

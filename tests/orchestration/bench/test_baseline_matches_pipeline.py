@@ -21,6 +21,7 @@ import duckdb
 import pytest
 
 from orchestration.bench.baseline import BaselineResult, run_baseline
+from orchestration.extracts import ENTITIES
 from orchestration.settings import get_settings
 from tests.dbt.incremental_steps import ingest, run_dbt
 
@@ -208,16 +209,7 @@ def test_the_data_exercises_what_the_baseline_must_get_right(built):
 
 def test_baseline_result_counts_what_it_loaded_and_scored(built):
     result = built.result
-    assert set(result.rows_loaded) == {
-        "partners",
-        "opportunities",
-        "deal_registrations",
-        "leads",
-        "csat_responses",
-        "renewals",
-        "activity_events",
-        "learning_records",
-    }
+    assert set(result.rows_loaded) == {entity.name for entity in ENTITIES}
     raw = dict(
         _query(
             built,
