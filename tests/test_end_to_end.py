@@ -7,13 +7,16 @@ new); one dataset with injected defects checks that every bad row is accounted f
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 
 import pytest
 from typer.testing import CliRunner
 
 from expectations.suites import defect_check
+from orchestration.bench.delta import write_daily_delta
 from orchestration.cli.app import app as cli
+from orchestration.dbt_changes import forget_last_build
 from orchestration.defs.jobs import PIPELINE_JOB_NAME
 from orchestration.pipeline import run_job
 from orchestration.serving.publish import published_status
@@ -78,11 +81,63 @@ def test_second_run_loads_nothing_new(clean_run):
     settings, _, second, counts_first, _ = clean_run
     assert second.success, second.failures
     assert _counts(settings) == counts_first
+    # nothing changed and the last build is published: no dbt, nothing to publish again
+    status = {step.step_key: step.status for step in second.steps}
+    assert _dbt_nodes_run(settings, second.run_id) == set()
+    assert status["serving__published_warehouse"] == "skipped"
     with connect(settings, read_only=True) as conn:
         statuses = conn.execute(
             "select status, count(*) from raw_meta.file_manifest group by 1"
         ).fetchall()
     assert dict(statuses).get("replaced", 0) == 0
+
+
+def _dbt_nodes_run(settings, run_id: str) -> set[str]:
+    """unique_ids of the nodes the run's `dbt build` ran (none when it ran no dbt)."""
+    found = list(settings.dbt_target_dir.glob(f"dbt_warehouse-{run_id[:7]}-*/run_results.json"))
+    return {r["unique_id"] for path in found for r in json.loads(path.read_text())["results"]}
+
+
+def _model_digests(settings) -> dict[str, tuple]:
+    with connect(settings, read_only=True) as conn:
+        tables = conn.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema in ('staging', 'intermediate', 'marts') order by 1"
+        ).fetchall()
+        return {
+            name: conn.execute(f"select count(*), sum(hash(t)) from {name} as t").fetchone()
+            for (name,) in tables
+        }
+
+
+def test_a_refresh_runs_only_the_dbt_nodes_new_data_reaches(clean_run, tmp_path, monkeypatch):
+    """A day of portal events and opportunities: dbt runs what reads them and leaves the rest
+    (seeds, other CRM and LMS staging) out; every table then equals a build that runs all."""
+    clean_settings, *_ = clean_run
+    shutil.copytree(clean_settings.data_dir, tmp_path / "data")
+    monkeypatch.setenv("PARTNERSCORE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "data" / "dagster_home"))
+    settings = get_settings()
+    delta = write_daily_delta(settings.landing_dir)
+    assert set(delta.rows) == {"portal/activity_events", "crm/opportunities"}
+
+    refresh = run_job(settings, PIPELINE_JOB_NAME)
+    assert refresh.success, refresh.failures
+    ran = _dbt_nodes_run(settings, refresh.run_id)
+    for model in ("stg_portal__activity_events", "stg_crm__opportunities", "fct_partner_scores"):
+        assert f"model.partnerscore.{model}" in ran
+    assert "model.partnerscore.stg_crm__leads" not in ran
+    assert "model.partnerscore.stg_lms__learning_records" not in ran
+    assert not any(node.startswith("seed.") for node in ran)
+    assert published_status(settings)["run_id"] == refresh.run_id
+    refreshed = _model_digests(settings)
+
+    with connect(settings) as conn:
+        forget_last_build(conn)
+    everything = run_job(settings, PIPELINE_JOB_NAME)
+    assert everything.success, everything.failures
+    assert "seed.partnerscore.scoring_weights" in _dbt_nodes_run(settings, everything.run_id)
+    assert _model_digests(settings) == refreshed
 
 
 def test_scores_are_built_and_published(clean_run):

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from functools import cached_property
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -18,14 +19,27 @@ from dagster_dbt import (
 from packaging import version
 from pydantic import Field
 
+from orchestration.dbt_changes import (
+    BuildInputs,
+    BuildPlan,
+    build_succeeded,
+    forget_last_build,
+    plan_build,
+    read_last_build,
+    record_last_build,
+    source_fingerprints,
+)
 from orchestration.dbt_project import (
     build_dbt_project,
     dbt_executable,
     keep_partial_parse,
     needs_full_refresh,
+    project_fingerprint,
     record_incremental_build,
 )
-from orchestration.warehouse import WAREHOUSE_POOL
+from orchestration.serving.publish import published_status
+from orchestration.settings import get_settings
+from orchestration.warehouse import WAREHOUSE_POOL, connect
 
 dbt_project = build_dbt_project()
 
@@ -54,6 +68,13 @@ class DbtBuildConfig(dg.Config):
         default=False,
         description="Rebuild the incremental models from all of history (dbt --full-refresh).",
     )
+    build_all: bool = Field(
+        default=False,
+        description=(
+            "Run every selected model, seed, snapshot and test, even those none of whose inputs"
+            " changed since the last successful build (a refresh leaves those out)."
+        ),
+    )
 
 
 translator = LayeredTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -67,21 +88,56 @@ translator = LayeredTranslator(settings=DagsterDbtTranslatorSettings(enable_asse
     name="dbt_warehouse",
 )
 def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-    """Seeds, staging, intermediate and mart models, snapshots and their dbt tests: one `dbt build`."""
+    """Seeds, staging, intermediate and mart models, snapshots and their dbt tests: one `dbt build`.
+
+    A refresh runs only the nodes downstream of a source that changed since the last successful
+    build, and no dbt at all when nothing did (orchestration/dbt_changes.py).
+    """
     # Unit tests check the models' logic on fixed rows, not the data: they run in CI
     # (tests/scoring builds every model with them), not in every refresh, as dbt advises.
     args = ["build", "--exclude-resource-type", "unit_test"]
     # Incremental models keep rows computed by the SQL of their day: rebuild them when it changed.
-    if config.full_refresh or needs_full_refresh(dbt_project):
+    full_refresh = config.full_refresh or needs_full_refresh(dbt_project)
+    if full_refresh:
         args.append("--full-refresh")
+    manifest = json.loads(Path(dbt_project.manifest_path).read_text())
+    settings = get_settings()
+    with connect(settings) as conn:  # closed before dbt's process opens the warehouse
+        inputs = BuildInputs(project_fingerprint(), source_fingerprints(conn, manifest))
+        last_build = read_last_build(conn)
+    if full_refresh or config.build_all or context.selected_asset_keys != context.assets_def.keys:
+        # a manual selection in the UI or a forced rebuild runs what it names
+        plan = BuildPlan("every node asked for")
+    else:
+        status = published_status(settings)
+        plan = plan_build(
+            manifest,
+            inputs,
+            last_build,
+            published_run_id=status["run_id"] if status and not status["is_stale"] else None,
+        )
+    context.log.info(
+        f"dbt build plan: {plan.reason}; "
+        + ("nothing to run" if plan.skip else f"{len(plan.excluded)} unchanged nodes left out")
+    )
+    if plan.skip:
+        return
+    if plan.excluded:
+        args += ["--exclude", " ".join(plan.excluded)]
     invocation = dbt.cli(args, context=context)
     try:
         yield from invocation.stream()
     finally:
         keep_partial_parse(invocation.target_path, dbt_project)
-        results = invocation.target_path / "run_results.json"
-        if results.exists():
-            record_incremental_build(dbt_project, json.loads(results.read_text()))
+        results_path = invocation.target_path / "run_results.json"
+        results = json.loads(results_path.read_text()) if results_path.exists() else {}
+        if results:
+            record_incremental_build(dbt_project, results)
+        with connect(settings) as conn:
+            if build_succeeded(results):
+                record_last_build(conn, inputs, context.run_id)
+            else:
+                forget_last_build(conn)
 
 
 class WarehouseDbtCliResource(DbtCliResource):
