@@ -94,6 +94,12 @@ def _print_outcome(settings: Settings, outcome: RunOutcome, since: datetime) -> 
     console.print(f"Run {outcome.run_id} took {outcome.seconds:.1f}s ({stages}).")
     for failure in outcome.failures:
         err_console.print(f"[red]- {failure}[/]")
+    skipped = {step.step_key for step in outcome.steps if step.status == "skipped"}
+    if outcome.success and "serving__published_warehouse" in skipped:
+        # the dbt asset ran no dbt (orchestration/dbt_changes.py), so there was nothing to publish
+        console.print(
+            "No input changed since the last build: no dbt model ran, nothing to publish."
+        )
     status = published_status(settings)
     console.print(f"Warehouse: {settings.warehouse_path}")
     if status:
