@@ -31,6 +31,7 @@ INCREMENTAL_MODELS = (
     "staging.stg_portal__activity_events",
     "staging.stg_lms__learning_records",
     "intermediate.int_partner_metric_facts_monthly",
+    "intermediate.int_partner_periods",
     "intermediate.int_partner_metrics",
     "intermediate.int_partner_metrics_normalized",
     "intermediate.int_partner_score_components",
@@ -217,6 +218,7 @@ def _step_unchanged(settings: Settings) -> None:
     assert inserted["stg_portal__activity_events"] == 1
     assert inserted["stg_lms__learning_records"] == 0
     assert inserted["int_partner_metric_facts_monthly"] == 0
+    assert inserted["int_partner_periods"] == 0
     assert inserted["int_partner_metrics"] == 0
     assert inserted["int_partner_metrics_normalized"] == 0
     for model in PERIOD_CHAIN_MODELS:
@@ -233,6 +235,15 @@ def _step_new_day_in_the_latest_month(settings: Settings) -> None:
     write_events(_portal_folder(settings, "2025-05-04") / "activity_events.jsonl.gz", day)
     ingest(settings)
     inserted = _build_and_compare(settings)
+
+    # May is scored again (its only data was blocked in the step before): of the partner-periods,
+    # only May's are written; the second quarter keeps its partners and attributes
+    may_partners, all_partner_periods = execute(
+        settings,
+        "select count(*) filter (where period_grain = 'month' and period_start = '2025-05-01'), "
+        "count(*) from intermediate.int_partner_periods",
+    )[0]
+    assert 0 < inserted["int_partner_periods"] == may_partners < all_partner_periods
 
     conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
     from_may, total = conn.execute(
