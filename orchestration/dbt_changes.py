@@ -138,6 +138,28 @@ def forget_last_build(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"delete from {STATE_TABLE}")
 
 
+def update_last_build(
+    conn: duckdb.DuckDBPyConnection,
+    inputs: BuildInputs,
+    run_id: str | None,
+    run_results: dict[str, Any],
+    *,
+    whole_project: bool,
+) -> None:
+    """After a `dbt build`: record its inputs if it succeeded, forget the record if it failed.
+
+    A build of a hand-picked subset (``whole_project`` false) changes neither: the nodes it left
+    out may be behind its inputs, and the next refresh redoes everything downstream of a
+    source changed since the recorded build anyway.
+    """
+    if not whole_project:
+        return
+    if build_succeeded(run_results):
+        record_last_build(conn, inputs, run_id)
+    else:
+        forget_last_build(conn)
+
+
 def build_succeeded(run_results: dict[str, Any]) -> bool:
     results = run_results.get("results", [])
     return bool(results) and all(r.get("status") in SUCCESS_STATUSES for r in results)

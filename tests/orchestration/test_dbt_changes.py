@@ -13,6 +13,7 @@ from orchestration.dbt_changes import (
     read_last_build,
     record_last_build,
     source_fingerprints,
+    update_last_build,
 )
 
 EVENTS = "source.p.raw_portal.activity_events"
@@ -153,3 +154,21 @@ def test_a_build_succeeded_only_when_every_node_did():
     assert not build_succeeded({"results": [*ok["results"], {"status": "fail"}]})
     assert not build_succeeded({"results": [*ok["results"], {"status": "skipped"}]})
     assert not build_succeeded({})
+
+
+def test_only_a_build_of_the_whole_project_updates_the_record(tmp_path):
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    passed = {"results": [{"status": "success"}]}
+    failed = {"results": [{"status": "error"}]}
+    newer = BuildInputs("proj", {**SOURCES, EVENTS: "e2"})
+    update_last_build(conn, BuildInputs("proj", SOURCES), "run-1", passed, whole_project=True)
+
+    # a hand-picked subset leaves out nodes that may be behind its inputs: the record stays
+    update_last_build(conn, newer, "run-2", passed, whole_project=False)
+    update_last_build(conn, newer, "run-3", failed, whole_project=False)
+    assert read_last_build(conn)["run_id"] == "run-1"
+
+    update_last_build(conn, newer, "run-4", passed, whole_project=True)
+    assert read_last_build(conn)["sources"][EVENTS] == "e2"
+    update_last_build(conn, newer, "run-5", failed, whole_project=True)
+    assert read_last_build(conn) is None

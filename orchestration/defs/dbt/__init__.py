@@ -22,12 +22,10 @@ from pydantic import Field
 from orchestration.dbt_changes import (
     BuildInputs,
     BuildPlan,
-    build_succeeded,
-    forget_last_build,
     plan_build,
     read_last_build,
-    record_last_build,
     source_fingerprints,
+    update_last_build,
 )
 from orchestration.dbt_project import (
     build_dbt_project,
@@ -105,8 +103,9 @@ def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, config
     with connect(settings) as conn:  # closed before dbt's process opens the warehouse
         inputs = BuildInputs(project_fingerprint(), source_fingerprints(conn, manifest))
         last_build = read_last_build(conn)
-    if full_refresh or config.build_all or context.selected_asset_keys != context.assets_def.keys:
-        # a manual selection in the UI or a forced rebuild runs what it names
+    whole_project = context.selected_asset_keys == context.assets_def.keys
+    if full_refresh or config.build_all or not whole_project:
+        # a forced rebuild or a manual selection in the UI runs what it names
         plan = BuildPlan("every node asked for")
     else:
         status = published_status(settings)
@@ -134,10 +133,7 @@ def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, config
         if results:
             record_incremental_build(dbt_project, results)
         with connect(settings) as conn:
-            if build_succeeded(results):
-                record_last_build(conn, inputs, context.run_id)
-            else:
-                forget_last_build(conn)
+            update_last_build(conn, inputs, context.run_id, results, whole_project=whole_project)
 
 
 class WarehouseDbtCliResource(DbtCliResource):
