@@ -4,9 +4,9 @@ Every model here is a function of its sources (the raw tables, partner-ops corre
 blocked batches), the seeds and the project's SQL; none reads the clock. A node none of whose
 inputs changed since a build that succeeded would write the same rows again and pass the same
 tests: running it costs dbt's per-node work and nothing else. So the daily refresh leaves those
-nodes out (at scale M, the seeds, six CRM and LMS staging models, a snapshot and 40-odd tests
-when a day brings events and opportunities), and skips dbt altogether when nothing changed and
-the scores it built last are the published ones.
+nodes out (the bench's daily delta at scale M, a day of events and opportunities, leaves out 65
+of 126: the 9 seeds, 7 CRM and LMS staging models, the partner snapshot and 48 tests), and skips
+dbt altogether when nothing changed and the scores it built last are the published ones.
 
 What changed is found by comparing fingerprints of the sources (their load batches and row
 counts, or whole rows for the small raw_meta tables) with those recorded by the last build that
