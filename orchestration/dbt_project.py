@@ -60,17 +60,24 @@ def dbt_input_files(project_dir: Path = PROJECT_DIR) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(project_dir).as_posix())
 
 
+def project_content_fingerprint(project_dir: Path = PROJECT_DIR) -> str:
+    """Hash of the dbt project's files (names and contents) and the dbt versions: what decides
+    the rows a build writes, wherever the checkout lives."""
+    digest = hashlib.sha256(f"dbt-core {version('dbt-core')} {version('dbt-duckdb')}".encode())
+    for path in dbt_input_files(project_dir):
+        digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:24]
+
+
 def project_fingerprint(project_dir: Path = PROJECT_DIR) -> str:
-    """Hash of the dbt project's files (names and contents), its directory and the dbt versions.
+    """The content fingerprint and the project's directory: what a parsed manifest depends on.
 
     The directory counts: a manifest holds absolute paths (seeds are loaded from them), so one
     parsed in another checkout of the same files is not this checkout's.
     """
-    digest = hashlib.sha256(f"dbt-core {version('dbt-core')} {version('dbt-duckdb')}".encode())
-    digest.update(project_dir.resolve().as_posix().encode() + b"\0")
-    for path in dbt_input_files(project_dir):
-        digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    digest = hashlib.sha256(project_dir.resolve().as_posix().encode() + b"\0")
+    digest.update(project_content_fingerprint(project_dir).encode())
     return digest.hexdigest()[:24]
 
 

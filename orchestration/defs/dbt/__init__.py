@@ -32,7 +32,7 @@ from orchestration.dbt_project import (
     dbt_executable,
     keep_partial_parse,
     needs_full_refresh,
-    project_fingerprint,
+    project_content_fingerprint,
     record_incremental_build,
 )
 from orchestration.serving.publish import published_status
@@ -101,7 +101,7 @@ def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, config
     manifest = json.loads(Path(dbt_project.manifest_path).read_text())
     settings = get_settings()
     with connect(settings) as conn:  # closed before dbt's process opens the warehouse
-        inputs = BuildInputs(project_fingerprint(), source_fingerprints(conn, manifest))
+        inputs = BuildInputs(project_content_fingerprint(), source_fingerprints(conn, manifest))
         last_build = read_last_build(conn)
     whole_project = context.selected_asset_keys == context.assets_def.keys
     if full_refresh or config.build_all or not whole_project:

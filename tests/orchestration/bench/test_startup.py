@@ -13,6 +13,7 @@ from orchestration.dbt_project import (
     incremental_signatures,
     needs_full_refresh,
     prepare_manifest,
+    project_content_fingerprint,
     project_fingerprint,
     record_incremental_build,
 )
@@ -125,6 +126,8 @@ def test_another_checkout_of_the_same_files_parses_its_own_manifest(tmp_path):
     moved.parent.mkdir()
     root.rename(moved)
     assert project_fingerprint(moved) != project_fingerprint(_project(tmp_path))
+    # the rows a build writes do not depend on where the checkout lives
+    assert project_content_fingerprint(moved) == project_content_fingerprint(tmp_path / "project")
 
 
 def test_partial_parse_state_of_another_checkout_is_dropped(tmp_path, monkeypatch):
