@@ -48,10 +48,6 @@ class BuildPlan:
     excluded: list[str] = field(default_factory=list)
     skip: bool = False
 
-    @property
-    def builds_everything(self) -> bool:
-        return not self.skip and not self.excluded
-
 
 def _source_dependents(manifest: dict[str, Any]) -> dict[str, set[str]]:
     """source unique_id -> every node downstream of it (transitively)."""

@@ -105,7 +105,7 @@ def test_nothing_changed_but_not_published_rebuilds_the_marts_for_publish(manife
 )
 def test_everything_builds_without_a_comparable_earlier_build(manifest, last_build):
     plan = plan_build(manifest, BuildInputs("proj", SOURCES), last_build, published_run_id="run-1")
-    assert plan.builds_everything
+    assert not plan.skip and plan.excluded == []
 
 
 def test_source_fingerprints_follow_batches_and_rows(tmp_path, manifest):
