@@ -197,25 +197,94 @@ partner_capacity as (
     from partner_employees
 ),
 
+metric_window_lengths as (
+    {#- each metric's trailing window per grain: quarters use at least 3 months -#}
+    select
+        catalog.metric_key,
+        coalesce(catalog.base_metric, catalog.metric_key) as fact_metric_key,
+        catalog.metric_kind,
+        catalog.min_denominator,
+        period_grains.period_grain,
+        case
+            when period_grains.period_grain = 'quarter' and catalog.window_months < 3 then 3
+            else catalog.window_months
+        end as window_months
+    from catalog
+    cross join period_grains
+    where coalesce(catalog.base_metric, catalog.metric_key) <> 'active_certifications'
+),
+
 metric_windows as (
     select
         scoped_partner_periods.partner_id,
         scoped_partner_periods.period_grain,
         scoped_partner_periods.period_start,
         scoped_partner_periods.period_end,
-        catalog.metric_key,
-        coalesce(catalog.base_metric, catalog.metric_key) as fact_metric_key,
-        catalog.metric_kind,
-        catalog.min_denominator,
+        metric_window_lengths.metric_key,
+        metric_window_lengths.fact_metric_key,
+        metric_window_lengths.metric_kind,
+        metric_window_lengths.min_denominator,
+        metric_window_lengths.window_months,
         cast({{ dbt.dateadd(
             'month',
-            '1 - case when scoped_partner_periods.period_grain = \'quarter\''
-            ~ ' and catalog.window_months < 3 then 3 else catalog.window_months end',
+            '1 - metric_window_lengths.window_months',
             dbt.date_trunc('month', 'scoped_partner_periods.period_end'),
         ) }} as date) as window_start
     from scoped_partner_periods
-    cross join catalog
-    where coalesce(catalog.base_metric, catalog.metric_key) <> 'active_certifications'
+    inner join metric_window_lengths
+        on metric_window_lengths.period_grain = scoped_partner_periods.period_grain
+),
+
+scoped_period_ends as (
+    select distinct
+        period_grain,
+        period_start,
+        period_end
+    from scoped_partner_periods
+),
+
+fact_window_months as (
+    {#- The months each scoped period's window covers, per fact metric and window length. The
+        facts join these on equal keys and are summed once per metric a per-employee variant
+        shares, instead of a date-range join of every partner's window (8.6 s -> 7.7 s at M). -#}
+    select distinct
+        scoped_period_ends.period_grain,
+        scoped_period_ends.period_start,
+        metric_window_lengths.fact_metric_key,
+        metric_window_lengths.window_months,
+        monthly_fact_fingerprints.activity_month
+    from scoped_period_ends
+    inner join metric_window_lengths
+        on metric_window_lengths.period_grain = scoped_period_ends.period_grain
+    inner join monthly_fact_fingerprints
+        on monthly_fact_fingerprints.activity_month <= scoped_period_ends.period_end
+        and monthly_fact_fingerprints.activity_month >= cast({{ dbt.dateadd(
+            'month',
+            '1 - metric_window_lengths.window_months',
+            dbt.date_trunc('month', 'scoped_period_ends.period_end'),
+        ) }} as date)
+),
+
+window_sums as (
+    select
+        facts.partner_id,
+        fact_window_months.period_grain,
+        fact_window_months.period_start,
+        fact_window_months.fact_metric_key,
+        fact_window_months.window_months,
+        sum(facts.numerator) as numerator,
+        sum(facts.denominator) as denominator,
+        max(case when facts.has_corrections then 1 else 0 end) as has_corrections
+    from facts
+    inner join fact_window_months
+        on fact_window_months.fact_metric_key = facts.metric_key
+        and fact_window_months.activity_month = facts.activity_month
+    group by
+        facts.partner_id,
+        fact_window_months.period_grain,
+        fact_window_months.period_start,
+        fact_window_months.fact_metric_key,
+        fact_window_months.window_months
 ),
 
 windowed as (
@@ -226,29 +295,21 @@ windowed as (
         metric_windows.metric_key,
         metric_windows.window_start,
         metric_windows.period_end as window_end,
-        coalesce(sum(facts.numerator), 0) as numerator,
-        coalesce(sum(facts.denominator), 0) as denominator,
+        coalesce(window_sums.numerator, 0) as numerator,
+        coalesce(window_sums.denominator, 0) as denominator,
         case
-            when metric_windows.metric_kind = 'volume' then coalesce(sum(facts.numerator), 0)
-            when coalesce(sum(facts.denominator), 0) >= greatest(metric_windows.min_denominator, 1)
-                then sum(facts.numerator) / sum(facts.denominator)
+            when metric_windows.metric_kind = 'volume' then coalesce(window_sums.numerator, 0)
+            when coalesce(window_sums.denominator, 0) >= greatest(metric_windows.min_denominator, 1)
+                then window_sums.numerator / window_sums.denominator
         end as raw_value,
-        coalesce(max(case when facts.has_corrections then 1 else 0 end), 0) = 1 as is_restated
+        coalesce(window_sums.has_corrections, 0) = 1 as is_restated
     from metric_windows
-    left join facts
-        on facts.partner_id = metric_windows.partner_id
-        and facts.metric_key = metric_windows.fact_metric_key
-        and facts.activity_month >= metric_windows.window_start
-        and facts.activity_month <= metric_windows.period_end
-    group by
-        metric_windows.partner_id,
-        metric_windows.period_grain,
-        metric_windows.period_start,
-        metric_windows.metric_key,
-        metric_windows.metric_kind,
-        metric_windows.min_denominator,
-        metric_windows.window_start,
-        metric_windows.period_end
+    left join window_sums
+        on window_sums.partner_id = metric_windows.partner_id
+        and window_sums.period_grain = metric_windows.period_grain
+        and window_sums.period_start = metric_windows.period_start
+        and window_sums.fact_metric_key = metric_windows.fact_metric_key
+        and window_sums.window_months = metric_windows.window_months
 ),
 
 certifications as (
