@@ -141,10 +141,14 @@ period_fingerprints as (
     select
         period_partner_fingerprints.period_grain,
         period_partner_fingerprints.period_start,
-        period_partner_fingerprints.fingerprint
-        + period_fact_fingerprints.fingerprint
-        + period_certification_fingerprints.fingerprint
-        + catalog_fingerprint.fingerprint as period_fingerprint
+        {#- one 64-bit hash of the summed parts: every row repeats it, and a 128-bit sum cost
+            0.4 s more to write at scale M -#}
+        {{ row_fingerprint([
+            'period_partner_fingerprints.fingerprint'
+            ~ ' + period_fact_fingerprints.fingerprint'
+            ~ ' + period_certification_fingerprints.fingerprint'
+            ~ ' + catalog_fingerprint.fingerprint',
+        ]) }} as period_fingerprint
     from period_partner_fingerprints
     inner join period_fact_fingerprints
         on period_fact_fingerprints.period_grain = period_partner_fingerprints.period_grain

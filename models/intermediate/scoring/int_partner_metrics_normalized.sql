@@ -78,9 +78,12 @@ period_fingerprints as (
     select
         metric_period_fingerprints.period_grain,
         metric_period_fingerprints.period_start,
-        metric_period_fingerprints.period_fingerprint
-        + coalesce(segment_fingerprints.fingerprint, 0)
-        + settings_fingerprint.fingerprint as period_fingerprint
+        {#- one 64-bit hash, as in int_partner_metrics: every row repeats it -#}
+        {{ row_fingerprint([
+            'metric_period_fingerprints.period_fingerprint'
+            ~ ' + coalesce(segment_fingerprints.fingerprint, 0)'
+            ~ ' + settings_fingerprint.fingerprint',
+        ]) }} as period_fingerprint
     from metric_period_fingerprints
     left join segment_fingerprints
         on segment_fingerprints.period_grain = metric_period_fingerprints.period_grain
