@@ -118,11 +118,9 @@ period_fact_fingerprints as (
         on longest_windows.period_grain = period_ends.period_grain
     left join monthly_fact_fingerprints
         on monthly_fact_fingerprints.activity_month <= period_ends.period_end
-        and monthly_fact_fingerprints.activity_month >= cast({{ dbt.dateadd(
-            'month',
-            '1 - longest_windows.window_months',
-            dbt.date_trunc('month', 'period_ends.period_end'),
-        ) }} as date)
+        and monthly_fact_fingerprints.activity_month >= {{ trailing_window_start(
+            'period_ends.period_end', 'longest_windows.window_months'
+        ) }}
     group by period_ends.period_grain, period_ends.period_start
 ),
 
@@ -229,11 +227,9 @@ metric_windows as (
         metric_window_lengths.metric_kind,
         metric_window_lengths.min_denominator,
         metric_window_lengths.window_months,
-        cast({{ dbt.dateadd(
-            'month',
-            '1 - metric_window_lengths.window_months',
-            dbt.date_trunc('month', 'scoped_partner_periods.period_end'),
-        ) }} as date) as window_start
+        {{ trailing_window_start(
+            'scoped_partner_periods.period_end', 'metric_window_lengths.window_months'
+        ) }} as window_start
     from scoped_partner_periods
     inner join metric_window_lengths
         on metric_window_lengths.period_grain = scoped_partner_periods.period_grain
@@ -262,11 +258,9 @@ fact_window_months as (
         on metric_window_lengths.period_grain = scoped_period_ends.period_grain
     inner join monthly_fact_fingerprints
         on monthly_fact_fingerprints.activity_month <= scoped_period_ends.period_end
-        and monthly_fact_fingerprints.activity_month >= cast({{ dbt.dateadd(
-            'month',
-            '1 - metric_window_lengths.window_months',
-            dbt.date_trunc('month', 'scoped_period_ends.period_end'),
-        ) }} as date)
+        and monthly_fact_fingerprints.activity_month >= {{ trailing_window_start(
+            'scoped_period_ends.period_end', 'metric_window_lengths.window_months'
+        ) }}
 ),
 
 window_sums as (
