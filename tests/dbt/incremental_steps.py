@@ -36,7 +36,11 @@ def replace_scope_counts(settings: Settings, run_results: dict) -> dict[str, tup
     replace_scope strategy writes."""
     invocation = run_results["metadata"]["invocation_id"]
     found: dict[str, tuple[int, int]] = {}
-    for line in (settings.dbt_log_dir / "dbt.log").read_text().splitlines():
+    # dbt rotates dbt.log at 10 MB, also in the middle of a run: read dbt.log.1 too
+    logs = sorted(settings.dbt_log_dir.glob("dbt.log.*"), reverse=True)
+    lines = [line for log in [*logs, settings.dbt_log_dir / "dbt.log"]
+             for line in log.read_text().splitlines()]  # fmt: skip
+    for line in lines:
         if line.startswith("{") and invocation in line:
             message = json.loads(line)["info"]["msg"]
             match = re.match(r"replace_scope (\w+): (\d+) rows in scope, (\d+) rows", message)
