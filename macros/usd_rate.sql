@@ -15,3 +15,21 @@
             )
     )
 {%- endmacro %}
+
+{% macro usd_rate_month(row_alias, bounds_alias) -%}
+    {#- The fx_rates month an opportunity converts at: the close month, or the created month
+        while open, clamped to the seeded months (bounds_alias: first_month, last_month). Used as
+        an equi-join key, and again to find staged rows a rate change reprices. -#}
+    least(
+        greatest(
+            cast({{
+                dbt.date_trunc(
+                    'month',
+                    'coalesce(' ~ row_alias ~ '.closed_date, ' ~ row_alias ~ '.created_date)',
+                )
+            }} as date),
+            {{ bounds_alias }}.first_month
+        ),
+        {{ bounds_alias }}.last_month
+    )
+{%- endmacro %}

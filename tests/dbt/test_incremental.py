@@ -9,6 +9,8 @@ of the same warehouse.
 
 from __future__ import annotations
 
+import csv
+import gzip
 from pathlib import Path
 
 import duckdb
@@ -19,6 +21,7 @@ from tests.dbt.incremental_steps import (
     build_and_compare,
     execute,
     ingest,
+    query,
     read_events,
     replace_scope_counts,
     run_dbt,
@@ -29,6 +32,7 @@ pytestmark = pytest.mark.e2e
 
 INCREMENTAL_MODELS = (
     "staging.stg_portal__activity_events",
+    "staging.stg_crm__opportunities",
     "staging.stg_lms__learning_records",
     "intermediate.int_partner_metric_facts_monthly",
     "intermediate.int_partner_periods",
@@ -48,6 +52,7 @@ SELECT = [
     "+fct_partner_score_changes",
 ]
 PORTAL = "portal/activity_events"
+OPPORTUNITIES = "crm/opportunities"
 # the models downstream of the normalized metrics, incremental by period too
 PERIOD_CHAIN_MODELS = (
     "int_partner_score_components",
@@ -61,6 +66,21 @@ PERIOD_CHAIN_MODELS = (
 
 def _portal_folder(settings: Settings, extract_date: str) -> Path:
     return settings.landing_dir / PORTAL / extract_date
+
+
+def _read_opportunities(settings: Settings, extract_date: str) -> list[dict]:
+    with gzip.open(settings.landing_dir / OPPORTUNITIES / extract_date / "opportunities.csv.gz",
+                   "rt", newline="") as rows:  # fmt: skip
+        return list(csv.DictReader(rows))
+
+
+def _write_opportunities(settings: Settings, extract_date: str, rows: list[dict]) -> None:
+    folder = settings.landing_dir / OPPORTUNITIES / extract_date
+    folder.mkdir(parents=True, exist_ok=True)
+    with gzip.open(folder / "opportunities.csv.gz", "wt", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _inserted(settings: Settings, run_results: dict) -> dict[str, int]:
@@ -91,6 +111,8 @@ def test_incremental_builds_equal_full_refresh(tmp_path, monkeypatch):
     _step_delta(settings)
     _step_release_and_block(settings)
     _step_unchanged(settings)
+    _step_release_opportunities(settings)
+    _step_fx_rate_change(settings)
     _step_new_day_in_the_latest_month(settings)
     _step_tests_read_the_rewritten_periods(settings)
 
@@ -128,6 +150,16 @@ def _step_delta(settings: Settings) -> None:
             'test block', now(), null
         from raw_lms.learning_records where _extract_date = date '2025-04-01'
         """,
+    )
+    # 3b. a day of opportunities: two of the last monthly extract's, now won, and a new one
+    monthly = _read_opportunities(settings, "2025-05-01")
+    won = [
+        {**row, "stage": "closed_won", "closed_date": "2025-05-01", "is_won": "true",
+         "amount": f"{float(row['amount'] or 0) + 1000:.2f}"}
+        for row in monthly[:2]
+    ]  # fmt: skip
+    _write_opportunities(
+        settings, "2025-05-02", [*won, {**monthly[2], "opportunity_id": "OPP-DELTA"}]
     )
     # 4. partner ops move one event of another extract to another partner
     moved = execute(
@@ -175,24 +207,39 @@ def _step_delta(settings: Settings) -> None:
     }
     assert lms_blocked == 0
     assert late_month > 0
+    assert query(
+        settings.warehouse_path,
+        "select opportunity_id, stage from staging.stg_crm__opportunities "
+        "where extract_date = date '2025-05-02' order by 1",
+    ) == sorted(
+        [(row["opportunity_id"], "closed_won") for row in won]
+        + [("OPP-DELTA", monthly[2]["stage"].lower())]
+    )
     # incremental, not a rebuild: only the changed events were restaged, and only the
     # partner-months they touch were rewritten
     assert 0 < inserted["stg_portal__activity_events"] < len(events)
+    assert inserted["stg_crm__opportunities"] == len(won) + 1
     assert 0 < inserted["int_partner_metric_facts_monthly"] < total_facts / 2
 
 
 def _step_release_and_block(settings: Settings) -> None:
-    """The LMS block is released, the new day's portal batch is blocked."""
+    """The LMS block is released; the new day's portal batch and the last monthly
+    opportunities extract are blocked (its opportunities fall back to earlier extracts' rows,
+    or leave staging when they have none)."""
     execute(settings, "update raw_meta.blocked_batches set released_at = now()")
-    execute(
-        settings,
-        """
-        insert into raw_meta.blocked_batches
-        select distinct _batch_id, 'portal', 'activity_events', _extract_date, 'test_check',
-            'test block', now(), null
-        from raw_portal.activity_events where _extract_date = date '2025-05-02'
-        """,
-    )
+    for source, entity, table, extract_date in (
+        ("portal", "activity_events", "raw_portal.activity_events", "2025-05-02"),
+        ("crm", "opportunities", "raw_crm.opportunities", "2025-05-01"),
+    ):
+        execute(
+            settings,
+            f"""
+            insert into raw_meta.blocked_batches
+            select distinct _batch_id, '{source}', '{entity}', _extract_date, 'test_check',
+                'test block', now(), null
+            from {table} where _extract_date = date '{extract_date}'
+            """,
+        )
     _build_and_compare(settings)
 
     conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
@@ -206,9 +253,13 @@ def _step_release_and_block(settings: Settings) -> None:
     gone = conn.execute(
         "select count(*) from staging.stg_portal__activity_events where event_id like 'DELTA-%'"
     ).fetchone()[0]
+    opportunities_blocked = conn.execute(
+        "select count(*) from staging.stg_crm__opportunities where extract_date = date '2025-05-01'"
+    ).fetchone()[0]
     conn.close()
     assert back == raw > 0
     assert gone == 0
+    assert opportunities_blocked == 0
 
 
 def _step_unchanged(settings: Settings) -> None:
@@ -217,12 +268,54 @@ def _step_unchanged(settings: Settings) -> None:
     # corrected keys are restaged on every run (corrections are few): the one from the delta
     assert inserted["stg_portal__activity_events"] == 1
     assert inserted["stg_lms__learning_records"] == 0
+    # a snapshot extract restates its keys: the batches already staged are not read again
+    assert inserted["stg_crm__opportunities"] == 0
     assert inserted["int_partner_metric_facts_monthly"] == 0
     assert inserted["int_partner_periods"] == 0
     assert inserted["int_partner_metrics"] == 0
     assert inserted["int_partner_metrics_normalized"] == 0
     for model in PERIOD_CHAIN_MODELS:
         assert inserted[model] == 0, model
+
+
+def _step_release_opportunities(settings: Settings) -> None:
+    """The opportunities block is released: the extract's keys are staged from it again (the
+    record of staged batches left it out while it was blocked)."""
+    execute(
+        settings, "update raw_meta.blocked_batches set released_at = now() where source = 'crm'"
+    )
+    inserted = _build_and_compare(settings)
+    back = query(
+        settings.warehouse_path,
+        "select count(*) from staging.stg_crm__opportunities "
+        "where extract_date = date '2025-05-01'",
+    )[0][0]
+    assert back > 0
+    assert inserted["stg_crm__opportunities"] >= back
+
+
+def _step_fx_rate_change(settings: Settings) -> None:
+    """A corrected EUR rate reprices the opportunities converted at it, and only those."""
+    month, repriced = execute(
+        settings,
+        """
+        select date_trunc('month', coalesce(closed_date, created_date))::date, count(*)
+        from staging.stg_crm__opportunities
+        where currency = 'EUR' and amount is not null
+        group by 1
+        order by 2 desc, 1
+        limit 1
+        """,
+    )[0]
+    # dbt run does not reload seeds: the corrected rate stays for the later steps
+    execute(
+        settings,
+        "update scoring_config.fx_rates set usd_per_unit = usd_per_unit * 1.25 "
+        "where currency = 'EUR' and month = ?",
+        [month],
+    )
+    inserted = _build_and_compare(settings)
+    assert inserted["stg_crm__opportunities"] == repriced > 0
 
 
 def _step_new_day_in_the_latest_month(settings: Settings) -> None:
