@@ -6,30 +6,20 @@
         select fx.usd_per_unit
         from {{ ref('fx_rates') }} as fx
         where fx.currency = upper(coalesce({{ currency_expr }}, 'USD'))
-            and fx.month = least(
-                greatest(
-                    {{ dbt.date_trunc('month', date_expr) }},
-                    (select min(bounds.month) from {{ ref('fx_rates') }} as bounds)
-                ),
-                (select max(bounds.month) from {{ ref('fx_rates') }} as bounds)
-            )
+            and fx.month = {{ clamped_rate_month(
+                date_expr,
+                '(select min(bounds.month) from ' ~ ref('fx_rates') ~ ' as bounds)',
+                '(select max(bounds.month) from ' ~ ref('fx_rates') ~ ' as bounds)',
+            ) }}
     )
 {%- endmacro %}
 
-{% macro usd_rate_month(row_alias, bounds_alias) -%}
-    {#- The fx_rates month an opportunity converts at: the close month, or the created month
-        while open, clamped to the seeded months (bounds_alias: first_month, last_month). Used as
-        an equi-join key, and again to find staged rows a rate change reprices. -#}
+{% macro clamped_rate_month(date_expr, first_month, last_month) -%}
+    {#- The fx_rates month an amount dated date_expr converts at: its month, clamped to the
+        seeded months (first_month, last_month: SQL expressions). usd_rate looks the rate up with
+        it; stg_crm__opportunities joins on it and finds the staged rows a rate change reprices. -#}
     least(
-        greatest(
-            cast({{
-                dbt.date_trunc(
-                    'month',
-                    'coalesce(' ~ row_alias ~ '.closed_date, ' ~ row_alias ~ '.created_date)',
-                )
-            }} as date),
-            {{ bounds_alias }}.first_month
-        ),
-        {{ bounds_alias }}.last_month
+        greatest(cast({{ dbt.date_trunc('month', date_expr) }} as date), {{ first_month }}),
+        {{ last_month }}
     )
 {%- endmacro %}

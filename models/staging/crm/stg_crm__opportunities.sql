@@ -39,7 +39,11 @@
     ) as fx_bounds
     left join {{ ref('fx_rates') }} as fx_rates
         on staged_rows.currency = fx_rates.currency
-        and {{ usd_rate_month('staged_rows', 'fx_bounds') }} = fx_rates.month
+        and {{ clamped_rate_month(
+            'coalesce(staged_rows.closed_date, staged_rows.created_date)',
+            'fx_bounds.first_month',
+            'fx_bounds.last_month',
+        ) }} = fx_rates.month
     where staged_rows.amount_usd
         is distinct from cast(staged_rows.amount * fx_rates.usd_per_unit as {{ type_double() }})
 {%- endset %}
@@ -71,7 +75,11 @@ staged_with_rate_key as (
     select
         staged.*,
         upper(coalesce(staged.currency, 'USD')) as rate_currency,
-        {{ usd_rate_month('staged', 'fx_bounds') }} as rate_month
+        {{ clamped_rate_month(
+            'coalesce(staged.closed_date, staged.created_date)',
+            'fx_bounds.first_month',
+            'fx_bounds.last_month',
+        ) }} as rate_month
     from staged
     cross join fx_bounds
 ),
