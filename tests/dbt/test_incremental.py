@@ -158,8 +158,12 @@ def _step_delta(settings: Settings) -> None:
          "amount": f"{float(row['amount'] or 0) + 1000:.2f}"}
         for row in monthly[:2]
     ]  # fmt: skip
+    day = [*won, {**monthly[2], "opportunity_id": "OPP-DELTA"}]
+    _write_opportunities(settings, "2025-05-02", day)
+    # and the next day restates all three, so the 2025-05-02 batch keeps no staged row: only
+    # the record of staged batches tells later runs it was staged
     _write_opportunities(
-        settings, "2025-05-02", [*won, {**monthly[2], "opportunity_id": "OPP-DELTA"}]
+        settings, "2025-05-03", [{**row, "customer_id": row["customer_id"] + "-X"} for row in day]
     )
     # 4. partner ops move one event of another extract to another partner
     moved = execute(
@@ -210,7 +214,7 @@ def _step_delta(settings: Settings) -> None:
     assert query(
         settings.warehouse_path,
         "select opportunity_id, stage from staging.stg_crm__opportunities "
-        "where extract_date = date '2025-05-02' order by 1",
+        "where extract_date = date '2025-05-03' order by 1",
     ) == sorted(
         [(row["opportunity_id"], "closed_won") for row in won]
         + [("OPP-DELTA", monthly[2]["stage"].lower())]
