@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+from isal import isal_zlib  # ISA-L inflate: same API as zlib, about twice as fast
 
 from orchestration.extracts import Entity
 from orchestration.ingest.checked import (
@@ -37,6 +38,8 @@ from orchestration.ingest.mappings import ColumnMapping, find_mapping
 
 HEAD_BYTES = 1 << 16
 _CHUNK = 1 << 20
+GZIP_MAGIC = b"\x1f\x8b"
+NOT_GZIP = "named .gz but is not gzip-compressed"
 
 _FILE = "_ps_file"
 _REJ = "_ps_rejects"
@@ -66,10 +69,14 @@ def digest(file: LandingFile) -> FileDigest:
     """sha256 of the bytes, and for .gz a full decompression check (DuckDB reads a truncated
     gzip stream without complaint, so it would silently load half a file)."""
     sha = hashlib.sha256()
-    inflater = zlib.decompressobj(wbits=31) if file.compressed else None
+    inflater = isal_zlib.decompressobj(wbits=31) if file.compressed else None
     error = None
     with file.path.open("rb") as fh:
+        first = True
         while chunk := fh.read(_CHUNK):
+            if inflater is not None and first and not chunk.startswith(GZIP_MAGIC):
+                error = NOT_GZIP
+            first = False
             sha.update(chunk)
             if inflater is None or error:
                 continue
@@ -80,10 +87,10 @@ def digest(file: LandingFile) -> FileDigest:
                     data = inflater.unconsumed_tail
                     if inflater.eof:  # multi-member gzip: start the next member
                         data = inflater.unused_data + data
-                        inflater = zlib.decompressobj(wbits=31) if data else inflater
+                        inflater = isal_zlib.decompressobj(wbits=31) if data else inflater
                         if not data:
                             break
-            except zlib.error as exc:
+            except isal_zlib.error as exc:
                 error = f"corrupt gzip data ({exc})"
     if inflater is not None and not error and not inflater.eof:
         error = "truncated gzip file (the compressed stream ends early; re-deliver the file)"
@@ -93,8 +100,8 @@ def digest(file: LandingFile) -> FileDigest:
 def _head(file: LandingFile) -> bytes:
     if file.compressed:
         with file.path.open("rb") as fh:
-            if fh.read(2) != b"\x1f\x8b":
-                raise FileRejected("named .gz but is not gzip-compressed")
+            if fh.read(2) != GZIP_MAGIC:
+                raise FileRejected(NOT_GZIP)
         try:
             with gzip.open(file.path, "rb") as fh:
                 return fh.read(HEAD_BYTES)
