@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import duckdb
@@ -456,12 +456,14 @@ def _revenue_spikes(conn, cfg: QualityConfig, batches, result) -> list[Pending]:
         conn, [m for m in months.values() if m is not None], cfg.revenue_spike
     )
     spike = cfg.revenue_spike
+    # one frame per month, split once: a full build evaluates every month of history
+    by_month = dict(tuple(frame.groupby(frame["month"].dt.date))) if not frame.empty else {}
     out: list[Pending] = []
     for b in batches:
         month = months[b.batch_id]
         if month is None:
             continue
-        rows = frame[frame["month"].dt.date == month] if not frame.empty else frame
+        rows = by_month.get(month, frame.iloc[0:0])
         flagged = rows[rows["excess"] > 0] if not rows.empty else rows
         partners = sorted(flagged["partner_id"].tolist()) if not flagged.empty else []
         r = result(
@@ -747,7 +749,12 @@ def run_all(
 
 def _keyed(asset: str, pending: list[Pending]) -> list[Pending]:
     """Measurement keys are unique within an asset; prefix them to share one evaluation."""
-    return [(r, [replace(m, key=f"{asset}|{m.key}") for m in ms]) for r, ms in pending]
+    # The constructor, not dataclasses.replace: a full build keys ~85 k measurements (0.6 s).
+    return [
+        (r, [Measurement(m.check_name, f"{asset}|{m.key}", m.observed, m.min_value, m.max_value)
+             for m in ms])
+        for r, ms in pending
+    ]  # fmt: skip
 
 
 __all__ = [
