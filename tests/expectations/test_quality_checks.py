@@ -313,3 +313,43 @@ def test_partner_month_counts_follow_new_replaced_and_changed_batches(qsettings)
             ("b1-again", "P1", "2026-01", 4),
             ("b2", "P1", "2026-02", 1),
         ]
+
+
+def _manifest(conn, batch_id: str, rows_loaded: int) -> None:
+    conn.execute(
+        "insert into raw_meta.file_manifest (source, entity, extract_date, source_file, "
+        "rows_read, rows_loaded, rows_quarantined, status, batch_id) "
+        "values ('crm', 'opportunities', ?, ?, ?, ?, 0, 'loaded', ?)",
+        [TODAY, f"crm/opportunities/{batch_id}.csv.gz", rows_loaded, rows_loaded, batch_id],
+    )
+
+
+def test_raw_unique_key_recounts_batches_ingest_did_not_load_as_they_are(qsettings):
+    """Ingest quarantines repeated keys before it commits, so a batch holding exactly the rows
+    its manifest says were loaded is not recounted; any other batch is, and fails on a repeat."""
+
+    def opp(i: str) -> dict:
+        return {"opportunity_id": f"OPP-{i}", "partner_id": "P00002", "amount": 10,
+                "currency": "EUR", "stage": "proposal", "created_date": TODAY}  # fmt: skip
+
+    with connect(qsettings) as conn:
+        build(conn, Spec())
+        ensure_raw_schema(conn)
+        batches = {
+            "as-loaded": [opp("A1"), opp("A2")],  # manifest: 2 rows loaded
+            "row-added": [opp("B1"), opp("B1")],  # manifest: 1 row; a repeat appended later
+            "no-manifest": [opp("C1"), opp("C1"), opp("C2")],  # written outside ingest
+        }
+        for batch_id, rows in batches.items():
+            insert(conn, "opportunities", rows, batch_id=batch_id, extract_date=TODAY)
+        _manifest(conn, "as-loaded", 2)
+        _manifest(conn, "row-added", 1)
+    run = run_all(qsettings, run_id="r1", today=TODAY)
+    unique = {
+        r.batch_id: r for r in run.results if r.check_name == "unique_key" and r.batch_id in batches
+    }
+    assert {b: (r.passed, r.observed_value, r.details["proved_by"]) for b, r in unique.items()} == {
+        "as-loaded": (True, 0, "ingest"),
+        "row-added": (False, 1, "count"),
+        "no-manifest": (False, 1, "count"),
+    }
