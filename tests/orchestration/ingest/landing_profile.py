@@ -24,9 +24,10 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.bench.baseline import baseline_steps
 from orchestration.extracts import ENTITIES
 from orchestration.ingest import ingest_entity
-from orchestration.settings import PROJECT_DIR, get_settings
+from orchestration.settings import get_settings
 from orchestration.warehouse import connect
 
 
@@ -91,23 +92,23 @@ def ingest(statements: bool) -> None:
 
 def plain() -> None:
     settings = get_settings()
-    sql = (PROJECT_DIR / "orchestration" / "bench" / "baseline.sql").read_text(encoding="utf-8")
-    steps = [s for s in sql.split("-- step: ")[1:] if s.startswith("load_")]
+    landing = settings.landing_dir.resolve()
+    steps = [(n, body) for n, body in baseline_steps(landing) if n.startswith("load_")]
     for name in ("leads", "csat_responses", "renewals"):
-        steps.append(
-            f"load_{name}\ncreate or replace table {name} as select * from "
-            f"read_csv('{{landing}}/crm/{name}/*/*.csv*', filename = true)"
-        )
+        steps.append((
+            f"load_{name}",
+            f"create or replace table {name} as select * from "
+            f"read_csv('{landing.as_posix()}/crm/{name}/*/*.csv*', filename = true)",
+        ))  # fmt: skip
     db = Path(settings.data_dir) / "plain.duckdb"
     db.unlink(missing_ok=True)
     conn = duckdb.connect(str(db))
     if settings.duckdb_memory_limit:
         conn.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
     wall, used, rows = time.perf_counter(), cpu(), 0
-    for step in steps:
-        name, body = step.split("\n", 1)
+    for name, body in steps:
         t, u = time.perf_counter(), cpu()
-        conn.execute(body.replace("{landing}", str(settings.landing_dir.resolve())))
+        conn.execute(body)
         table = name.strip().removeprefix("load_")
         count = conn.execute(f"select count(*) from {table}").fetchone()
         rows += count[0] if count else 0
