@@ -7,8 +7,7 @@ $PARTNERSCORE_DATA_DIR/landing may be a symlink to a read-only landing zone (for
 data/bench/M/seed-42/landing). The script deletes $PARTNERSCORE_DATA_DIR/warehouse.duckdb,
 ingests every entity (wall and CPU per entity), re-ingests (everything unchanged) and, with
 --plain, loads the same files with plain DuckDB into <data dir>/plain.duckdb: the `load_*`
-steps of orchestration/bench/baseline.sql plus an auto-detected read_csv for the CRM entities
-the baseline does not load. --statements times every statement on the main connection (the
+steps of orchestration/bench/baseline.sql (all eight entities). --statements times every statement on the main connection (the
 concurrent extracts' cursors are not proxied). CPU is user+sys of this process.
 """
 
@@ -93,13 +92,12 @@ def ingest(statements: bool) -> None:
 def plain() -> None:
     settings = get_settings()
     landing = settings.landing_dir.resolve()
-    steps = [(n, body) for n, body in baseline_steps(landing) if n.startswith("load_")]
-    for name in ("leads", "csat_responses", "renewals"):
-        steps.append((
-            f"load_{name}",
-            f"create or replace table {name} as select * from "
-            f"read_csv('{landing.as_posix()}/crm/{name}/*/*.csv*', filename = true)",
-        ))  # fmt: skip
+    # the extracts' loads (load_seeds reads the FX rates, not the landing zone)
+    steps = [
+        (n, body)
+        for n, body in baseline_steps(landing)
+        if n.startswith("load_") and n != "load_seeds"
+    ]
     db = Path(settings.data_dir) / "plain.duckdb"
     db.unlink(missing_ok=True)
     conn = duckdb.connect(str(db))
