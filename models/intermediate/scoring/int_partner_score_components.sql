@@ -21,10 +21,6 @@ partner_periods as (
     select * from {{ ref('int_partner_periods') }}
 ),
 
-normalized as (
-    select * from {{ ref('int_partner_metrics_normalized') }}
-),
-
 weights as (
     select * from {{ ref('scoring_weights') }}
 ),
@@ -74,6 +70,19 @@ period_fingerprints as (
 
 scope as (
     {{ changed_period_scope('period_fingerprints') }}
+),
+
+normalized as (
+    {#- an incremental run reads the normalized rows of its periods by the period alone: reached
+        only through the scoped partner periods, every stored row was probed with four keys
+        (a delta at M: 1.15-1.2 s -> 0.59 s for this query) -#}
+    select int_partner_metrics_normalized.*
+    from {{ ref('int_partner_metrics_normalized') }} as int_partner_metrics_normalized
+    {%- if is_incremental() %}
+    inner join scope
+        on scope.period_grain = int_partner_metrics_normalized.period_grain
+        and scope.period_start = int_partner_metrics_normalized.period_start
+    {%- endif %}
 ),
 
 weighted as (
