@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import duckdb
@@ -797,12 +797,7 @@ def run_all(
 
 def _keyed(asset: str, pending: list[Pending]) -> list[Pending]:
     """Measurement keys are unique within an asset; prefix them to share one evaluation."""
-    # The constructor, not dataclasses.replace: a full build keys ~85 k measurements (0.6 s).
-    return [
-        (r, [Measurement(m.check_name, f"{asset}|{m.key}", m.observed, m.min_value, m.max_value)
-             for m in ms])
-        for r, ms in pending
-    ]  # fmt: skip
+    return [(r, [replace(m, key=f"{asset}|{m.key}") for m in ms]) for r, ms in pending]
 
 
 __all__ = [
