@@ -65,14 +65,33 @@ def _span_factors(dates: list[date], extract_date: date) -> tuple[list[float], f
     return [1.0, *(factor(d) for d in spans[:-1])], factor(spans[-1])
 
 
-def volume_band(history: pd.DataFrame, extract_date: date, cfg: Volume) -> Band | None:
+def _same_cadence(earlier: pd.DataFrame, extract_date: date) -> pd.DataFrame:
+    """The earlier batches delivered at the cadence of the batch at ``extract_date``: the more
+    frequent deliveries if it is one, the usual ones otherwise."""
+    if earlier.empty:
+        return earlier
+    factors, span = _span_factors([d.date() for d in earlier["extract_date"]], extract_date)
+    frequent = np.asarray(factors) < 1.0
+    return earlier[frequent == (span < 1.0)]
+
+
+def volume_band(
+    history: pd.DataFrame, extract_date: date, cfg: Volume, *, restates: bool = False
+) -> Band | None:
     """Band for a batch's row count from the batches before ``extract_date``.
 
-    Counts are compared per usual delivery span: a one-day delivery of a monthly source is
-    expected to hold about a thirtieth of a month's rows, and once such deliveries are in the
-    history they count as their monthly equivalent.
+    Counts of an append-only source are compared per usual delivery span: a one-day delivery
+    of a monthly source is expected to hold about a thirtieth of a month's rows, and once such
+    deliveries are in the history they count as their monthly equivalent.
+
+    A source that ``restates`` its records (a snapshot entity) is not: its one-day delivery
+    holds that day's changes, or the whole snapshot again, never a share of a month. Such a
+    batch is compared only with earlier batches of its own cadence, and gets no verdict until
+    there are ``min_history`` of them.
     """
     earlier = history[history["extract_date"] < pd.Timestamp(extract_date)]
+    if restates:
+        earlier = _same_cadence(earlier, extract_date)
     if len(earlier) < cfg.min_history:
         return None
     history_factors, span = _span_factors([d.date() for d in earlier["extract_date"]], extract_date)
@@ -105,11 +124,21 @@ def volume_band(history: pd.DataFrame, extract_date: date, cfg: Volume) -> Band 
 
 
 def null_rate_bands(
-    history: pd.DataFrame, extract_date: date, cfg: NullRate, rows: int = 0
+    history: pd.DataFrame,
+    extract_date: date,
+    cfg: NullRate,
+    rows: int = 0,
+    *,
+    restates: bool = False,
 ) -> dict[str, Band] | None:
     """Bands per column; with ``rows`` the binomial noise of a rate over that many rows widens
-    the band (k standard errors), so small batches do not alert on chance."""
-    earlier = history[history["extract_date"] < pd.Timestamp(extract_date)].tail(cfg.window)
+    the band (k standard errors), so small batches do not alert on chance. A source that
+    ``restates`` its records is compared only with batches of its own cadence: a day's changes
+    (deals closed that day, say) fill other columns than a snapshot of all open records."""
+    earlier = history[history["extract_date"] < pd.Timestamp(extract_date)]
+    if restates:
+        earlier = _same_cadence(earlier, extract_date)
+    earlier = earlier.tail(cfg.window)
     if len(earlier) < cfg.min_history:
         return None
     rates: dict[str, list[float]] = {}

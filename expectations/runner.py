@@ -447,16 +447,20 @@ def _volume_and_nulls(entity: Entity, cfg: QualityConfig, batches, history, resu
     out: list[Pending] = []
     null_cols = suites.nullable_columns(entity)
     profile = history.set_index("batch_id")
+    restates = entity.kind == "snapshot"
+    no_verdict = "no verdict: too little history" + (
+        " at this delivery cadence" if restates else ""
+    )
     for b in batches:
         if b.batch_id not in profile.index:
             continue  # blocked by an ERROR check above: not profiled history, no verdict
         current = profile.loc[b.batch_id]
         count = int(current["row_count"])
         nulls = json.loads(current["null_counts"] or "{}")
-        vol = anomalies.volume_band(history, b.extract_date, cfg.volume)
+        vol = anomalies.volume_band(history, b.extract_date, cfg.volume, restates=restates)
         r = result(
             suites.VOLUME_ANOMALY, b, observed_value=float(count),
-            threshold=vol.describe() if vol else "no verdict: too little history",
+            threshold=vol.describe() if vol else no_verdict,
             rows_affected=count,
             details={"expected": vol.center if vol else None,
                      "seasonal_factor": vol.seasonal_factor if vol else None,
@@ -465,7 +469,12 @@ def _volume_and_nulls(entity: Entity, cfg: QualityConfig, batches, history, resu
         )  # fmt: skip
         out.append((r, [Measurement(suites.VOLUME_ANOMALY, f"volume|{b.batch_id}",
                                     vol.excess(count) if vol else None, max_value=0)]))  # fmt: skip
-        nb = anomalies.null_rate_bands(history, b.extract_date, cfg.null_rate, count) or {}
+        nb = (
+            anomalies.null_rate_bands(
+                history, b.extract_date, cfg.null_rate, count, restates=restates
+            )
+            or {}
+        )
         rates = {c: (nulls.get(c, 0) / count if count else 0.0) for c in null_cols}
         excess = {c: nb[c].excess(rates[c]) for c in null_cols if c in nb}
         shifted = {
@@ -477,7 +486,7 @@ def _volume_and_nulls(entity: Entity, cfg: QualityConfig, batches, history, resu
         r = result(
             suites.NULL_RATE_SHIFT, b,
             observed_value=rates[worst] if worst else None,
-            threshold=nb[worst].describe() if worst else "no verdict: too little history",
+            threshold=nb[worst].describe() if worst else no_verdict,
             rows_affected=int(nulls.get(worst, 0)) if worst and worst in shifted else 0,
             details={"column": worst, "shifted_columns": shifted, "null_rates": rates},
         )  # fmt: skip

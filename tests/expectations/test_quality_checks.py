@@ -10,7 +10,7 @@ import pytest
 from quality_builders import TODAY, Spec, build, build_scores, insert
 
 from expectations import anomalies
-from expectations.config import RevenueSpike, Volume, load_config
+from expectations.config import NullRate, RevenueSpike, Volume, load_config
 from expectations.runner import check_marts, run_all
 from orchestration.ingest import ensure_raw_schema
 from orchestration.warehouse import connect
@@ -233,6 +233,48 @@ def test_volume_band_compares_a_daily_delivery_per_usual_span():
     november = anomalies.volume_band(with_day, pd.Timestamp("2025-11-01").date(), Volume())
     assert november.center == pytest.approx(3010, rel=0.05)
     assert november.excess(3005) <= 0 < november.excess(100)
+
+
+def test_snapshot_source_compares_a_daily_delivery_with_daily_ones():
+    """A snapshot entity's day restates that day's changes: not a thirtieth of a month's
+    snapshot. It gets no verdict until days have a history of their own, then is held to it;
+    a month after the days is held to the months alone."""
+    months = pd.date_range("2025-01-01", periods=10, freq="MS")
+    monthly = pd.DataFrame(
+        {
+            "extract_date": months,
+            "row_count": [3000 + 10 * (i % 3) for i in range(10)],
+            "null_counts": ['{"closed_date": %d}' % (1500 + 5 * (i % 3)) for i in range(10)],
+        }
+    )
+    first_day = pd.Timestamp("2025-10-02").date()
+    assert anomalies.volume_band(monthly, first_day, Volume(), restates=True) is None
+    assert anomalies.null_rate_bands(monthly, first_day, NullRate(), 600, restates=True) is None
+    # append-only semantics would have expected 3010 / 30 rows and alerted on 600
+    assert anomalies.volume_band(monthly, first_day, Volume()).excess(600) > 0
+
+    days = pd.date_range("2025-10-02", periods=4, freq="D")
+    daily = pd.DataFrame(
+        {
+            "extract_date": days,
+            "row_count": [600, 640, 610, 620],
+            "null_counts": ['{"closed_date": 0}'] * 4,
+        }
+    )
+    history = pd.concat([monthly, daily], ignore_index=True)
+    day = pd.Timestamp("2025-10-06").date()
+    band = anomalies.volume_band(history, day, Volume(), restates=True)
+    assert band.center == pytest.approx(615, rel=0.01)
+    assert band.excess(630) <= 0 < band.excess(3000)
+    nulls = anomalies.null_rate_bands(history, day, NullRate(), 630, restates=True)
+    assert nulls["closed_date"].excess(0.0) <= 0 < nulls["closed_date"].excess(0.5)
+
+    november = pd.Timestamp("2025-11-01").date()
+    month_band = anomalies.volume_band(history, november, Volume(), restates=True)
+    assert month_band.center == pytest.approx(3010, rel=0.01)
+    assert month_band.excess(3005) <= 0 < month_band.excess(615)
+    month_nulls = anomalies.null_rate_bands(history, november, NullRate(), 3000, restates=True)
+    assert month_nulls["closed_date"].center == pytest.approx(0.5, abs=0.01)
 
 
 def _opportunity(conn, opp_id, extract, *, created, closed, amount, stage="closed_won"):
