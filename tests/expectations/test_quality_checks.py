@@ -244,7 +244,7 @@ def test_snapshot_source_compares_a_daily_delivery_with_daily_ones():
         {
             "extract_date": months,
             "row_count": [3000 + 10 * (i % 3) for i in range(10)],
-            "null_counts": ['{"closed_date": %d}' % (1500 + 5 * (i % 3)) for i in range(10)],
+            "null_counts": [json.dumps({"closed_date": 1500 + 5 * (i % 3)}) for i in range(10)],
         }
     )
     first_day = pd.Timestamp("2025-10-02").date()
