@@ -87,7 +87,9 @@ def build_and_compare(
     Carries on from the incremental state (so each step tests incremental after incremental) and
     returns each model's (rows in scope, rows inserted)."""
     scope = replace_scope_counts(settings, run_dbt(settings, "run", *select))
-    incremental = settings.data_dir / "incremental.duckdb"
+    # same file name: DuckDB names the catalog after it, and views refer to "warehouse"
+    incremental = settings.data_dir / "incremental" / settings.warehouse_path.name
+    incremental.parent.mkdir(exist_ok=True)
     shutil.copyfile(settings.warehouse_path, incremental)
     run_dbt(settings, "run", *full_refresh)
     for table in tables:

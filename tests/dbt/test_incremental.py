@@ -42,8 +42,9 @@ INCREMENTAL_MODELS = (
     "intermediate.int_partner_scores",
     "intermediate.int_partner_score_bands",
     "marts.fct_partner_scores",
-    "marts.fct_partner_score_components",
     "marts.fct_partner_score_changes",
+    # a view of int_partner_score_components, compared all the same
+    "marts.fct_partner_score_components",
 )
 SELECT = [
     "--select",
@@ -59,7 +60,6 @@ PERIOD_CHAIN_MODELS = (
     "int_partner_scores",
     "int_partner_score_bands",
     "fct_partner_scores",
-    "fct_partner_score_components",
     "fct_partner_score_changes",
 )
 
