@@ -25,6 +25,8 @@ from typing import Any
 import duckdb
 
 STATE_TABLE = "dbt_meta.last_build"
+# the project fingerprint the marks in dbt_meta.tested_models were made under
+TESTED_PROJECT_TABLE = "dbt_meta.tested_project"
 # dbt resource types a `dbt build` runs (unit tests are excluded from refreshes anyway)
 BUILT_TYPES = ("model", "seed", "snapshot", "test")
 SUCCESS_STATUSES = ("success", "pass", "warn")
@@ -154,6 +156,38 @@ def update_last_build(
         record_last_build(conn, inputs, run_id)
     else:
         forget_last_build(conn)
+
+
+def forget_tests_of_another_project(conn: duckdb.DuckDBPyConnection, project: str) -> bool:
+    """Make every data test read its whole model once after the dbt project changed; True if so.
+
+    Tests of incremental models read only the scopes rewritten since they last passed
+    (``macros/tested_scope.sql``). That holds while the tests stay the same: a test added or
+    changed (a new accepted value, a new ``not_null``) must read every row once, or the rows
+    written before it would never be checked by it. dbt keeps no record of how its tests
+    looked, so the marks of tested models (``dbt_meta.tested_models``) are kept with the
+    project fingerprint they were made under and forgotten when the project's files differ.
+    """
+    conn.execute("create schema if not exists dbt_meta")
+    conn.execute(f"create table if not exists {TESTED_PROJECT_TABLE} (project varchar not null)")
+    recorded = conn.execute(f"select project from {TESTED_PROJECT_TABLE}").fetchone()
+    if recorded is not None and recorded[0] == project:
+        return False
+    # marks without a recorded project (made before it was kept) are of an unknown project too
+    marked = (
+        conn.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'dbt_meta' and table_name = 'tested_models'"
+        ).fetchone()[0]
+        and conn.execute("select count(*) from dbt_meta.tested_models").fetchone()[0]
+    )
+    conn.execute("begin")
+    if marked:
+        conn.execute("delete from dbt_meta.tested_models")
+    conn.execute(f"delete from {TESTED_PROJECT_TABLE}")
+    conn.execute(f"insert into {TESTED_PROJECT_TABLE} values (?)", [project])
+    conn.execute("commit")
+    return bool(marked)
 
 
 def build_succeeded(run_results: dict[str, Any]) -> bool:

@@ -17,6 +17,7 @@ from expectations.suites import defect_check
 from orchestration.bench.delta import write_daily_delta
 from orchestration.cli.app import app as cli
 from orchestration.dbt_changes import forget_last_build
+from orchestration.dbt_project import project_content_fingerprint
 from orchestration.defs.jobs import PIPELINE_JOB_NAME
 from orchestration.pipeline import run_job
 from orchestration.serving.publish import published_status
@@ -130,6 +131,9 @@ def test_a_refresh_runs_only_the_dbt_nodes_new_data_reaches(clean_run, tmp_path,
     assert "model.partnerscore.stg_lms__learning_records" not in ran
     assert not any(node.startswith("seed.") for node in ran)
     assert published_status(settings)["run_id"] == refresh.run_id
+    with connect(settings, read_only=True) as conn:  # tests marked under this project's files
+        tested_project = conn.execute("select project from dbt_meta.tested_project").fetchall()
+    assert tested_project == [(project_content_fingerprint(),)]
     refreshed = _model_digests(settings)
 
     with connect(settings) as conn:

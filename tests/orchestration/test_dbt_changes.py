@@ -9,6 +9,7 @@ from orchestration.dbt_changes import (
     BuildInputs,
     build_succeeded,
     forget_last_build,
+    forget_tests_of_another_project,
     plan_build,
     read_last_build,
     record_last_build,
@@ -172,3 +173,32 @@ def test_only_a_build_of_the_whole_project_updates_the_record(tmp_path):
     assert read_last_build(conn)["sources"][EVENTS] == "e2"
     update_last_build(conn, newer, "run-5", failed, whole_project=True)
     assert read_last_build(conn) is None
+
+
+def test_a_changed_project_makes_the_data_tests_read_whole_models(tmp_path):
+    """Marks of tested models hold for the project they were made under: a test added or
+    changed since must read every row once, not only the scopes rewritten after it."""
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    conn.execute("create schema dbt_meta")
+    conn.execute("create table dbt_meta.tested_models (model varchar)")
+    conn.execute("insert into dbt_meta.tested_models values ('fct_scores')")
+    # marks made before the project was recorded have no known project: forgotten
+    assert forget_tests_of_another_project(conn, "p1")
+    assert conn.execute("select count(*) from dbt_meta.tested_models").fetchone() == (0,)
+
+    conn.execute("insert into dbt_meta.tested_models values ('fct_scores')")
+    assert not forget_tests_of_another_project(conn, "p1")  # the same project: kept
+    assert conn.execute("select model from dbt_meta.tested_models").fetchall() == [("fct_scores",)]
+
+    assert forget_tests_of_another_project(conn, "p2")  # the project changed: forgotten
+    assert conn.execute("select count(*) from dbt_meta.tested_models").fetchone() == (0,)
+    assert conn.execute("select project from dbt_meta.tested_project").fetchall() == [("p2",)]
+
+
+def test_the_first_build_records_the_project_its_tests_are_marked_under(tmp_path):
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    assert not forget_tests_of_another_project(conn, "p1")  # nothing marked yet
+    conn.execute("create table dbt_meta.tested_models (model varchar)")
+    conn.execute("insert into dbt_meta.tested_models values ('fct_scores')")  # marked by dbt
+    assert not forget_tests_of_another_project(conn, "p1")
+    assert conn.execute("select count(*) from dbt_meta.tested_models").fetchone() == (1,)

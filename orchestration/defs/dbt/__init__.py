@@ -22,6 +22,7 @@ from pydantic import Field
 from orchestration.dbt_changes import (
     BuildInputs,
     BuildPlan,
+    forget_tests_of_another_project,
     plan_build,
     read_last_build,
     source_fingerprints,
@@ -103,6 +104,8 @@ def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, config
     with connect(settings) as conn:  # closed before dbt's process opens the warehouse
         inputs = BuildInputs(project_content_fingerprint(), source_fingerprints(conn, manifest))
         last_build = read_last_build(conn)
+        if forget_tests_of_another_project(conn, inputs.project):
+            context.log.info("the dbt project changed: its data tests read whole models once")
     whole_project = context.selected_asset_keys == context.assets_def.keys
     if full_refresh or config.build_all or not whole_project:
         # a forced rebuild or a manual selection in the UI runs what it names
