@@ -1,9 +1,11 @@
 {#- Data tests of incremental models read only the rows rewritten since their last passing run.
 
     A replace_scope model rewrites whole scopes (periods, partner-months, keys); rows outside
-    them are the rows its tests already passed. So a row-local test (not_null, accepted_values)
+    them are the rows its tests already passed. So a row-local test (not_null, accepted_values, within_range)
     or a uniqueness test over columns that include the unique_key can only find a new failure in
-    a rewritten scope. Bookkeeping, in schema dbt_meta:
+    a rewritten scope; so can a test whose failures are each one scope of the model, reading the
+    other relations it joins for the same scopes (the explanations adding up to a score).
+    Bookkeeping, in schema dbt_meta:
     - rewritten_keys(model, key_value): the scopes the strategy rewrote, kept until the model's
       tests all pass in one run, so a failure keeps failing until it is fixed;
     - tested_models(model): the models whose whole table passed its tests once since their
@@ -95,10 +97,14 @@
     {%- set test = model.test_metadata or {} -%}
     {%- set kwargs = test.get('kwargs', {}) -%}
     {%- set columns = kwargs.get('columns') or [kwargs.get('column_name')] -%}
-    {%- set row_local = test.get('name') in ['not_null', 'accepted_values'] -%}
+    {%- set row_local = test.get('name') in ['not_null', 'accepted_values', 'within_range'] -%}
     {%- set keyed = test.get('name') in ['unique', 'unique_combination']
         and keys | reject('in', columns) | list | length == 0 -%}
-    {%- if not (row_local or keyed) -%}
+    {#- tests whose every failure is one scope of the model, and which read the other relations
+        for the model's scopes only (macros/test_explanations_add_up.sql) -#}
+    {%- set scope_local = test.get('name') in [
+        'contributions_sum_to_score', 'changes_sum_to_score_change'] -%}
+    {%- if not (row_local or keyed or scope_local) -%}
         {%- do return('') -%}
     {%- endif -%}
     {%- set name = tested.alias -%}

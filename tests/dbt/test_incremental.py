@@ -115,6 +115,7 @@ def test_incremental_builds_equal_full_refresh(tmp_path, monkeypatch):
     _step_fx_rate_change(settings)
     _step_new_day_in_the_latest_month(settings)
     _step_tests_read_the_rewritten_periods(settings)
+    _step_explanation_tests_read_the_rewritten_periods(settings)
 
 
 def _step_delta(settings: Settings) -> None:
@@ -418,3 +419,44 @@ def _step_tests_read_the_rewritten_periods(settings: Settings) -> None:
         "where period_grain = 'month' and period_start = date '2025-01-01' limit 1",
     )
     assert _failures(run_dbt(settings, "test", "--select", model, may_fail=True), model) == [1]
+
+
+def _test_failures(run_results: dict, test_name: str) -> list[int]:
+    return [
+        r["failures"]
+        for r in run_results["results"]
+        if r["unique_id"].startswith(f"test.partnerscore.{test_name}_")
+    ]
+
+
+def _step_explanation_tests_read_the_rewritten_periods(settings: Settings) -> None:
+    """The scores' components must add up to them: tested in the periods a run rewrote."""
+    test = "contributions_sum_to_score_fct_partner_scores"
+    components = "intermediate.int_partner_score_components"  # the mart is a view of it
+    metrics = "intermediate.int_partner_metrics"  # without the last step's duplicate
+    execute(settings, f"create or replace table {metrics} as select distinct * from {metrics}")
+    assert _test_failures(run_dbt(settings, "test", "--select", "fct_partner_scores"), test) == [0]
+    template = read_events(_portal_folder(settings, "2025-04-01"))[0]
+    day = [{**template, "event_id": "MAY-EXPLAINED", "occurred_at": "2025-05-06T09:00:00Z"}]
+    write_events(_portal_folder(settings, "2025-05-07") / "activity_events.jsonl.gz", day)
+    ingest(settings)
+    run_dbt(settings, "run", *SELECT)  # rewrites May and the second quarter
+
+    def shift_a_contribution(period_start: str, points: float) -> None:
+        execute(
+            settings,
+            f"""
+            update {components} set contribution_points = contribution_points + {points}
+            where rowid = (
+                select min(rowid) from {components}
+                where period_grain = 'month' and period_start = date '{period_start}'
+            )
+            """,
+        )
+
+    # one partner period broken in May, which the run rewrote, and one in January, which it did
+    # not: only May is read (a test of every row would find 2)
+    shift_a_contribution("2025-05-01", 0.01)
+    shift_a_contribution("2025-01-01", 0.01)
+    results = run_dbt(settings, "test", "--select", "fct_partner_scores", may_fail=True)
+    assert _test_failures(results, test) == [1]
