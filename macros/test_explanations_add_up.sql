@@ -12,11 +12,7 @@
     ),
 
     scoped_components as (
-        select components.*
-        from {{ components }} as components
-        inner join (select distinct period_grain, period_start from scores) as scored_periods
-            on components.period_grain = scored_periods.period_grain
-            and components.period_start = scored_periods.period_start
+        {{ rows_of_scored_periods(components, 'scores') | indent(8) }}
     )
 
     select
@@ -45,11 +41,7 @@
     ),
 
     scoped_changes as (
-        select changes.*
-        from {{ changes }} as changes
-        inner join (select distinct period_grain, period_start from scores) as scored_periods
-            on changes.period_grain = scored_periods.period_grain
-            and changes.period_start = scored_periods.period_start
+        {{ rows_of_scored_periods(changes, 'scores') | indent(8) }}
     )
 
     select
@@ -66,3 +58,12 @@
     group by scores.partner_id, scores.period_grain, scores.period_start, scores.score_change
     having sum(scoped_changes.contribution_change) <> scores.score_change
 {% endtest %}
+
+{% macro rows_of_scored_periods(relation, scores) -%}
+    {#- the rows of `relation` in the periods of the `scores` relation or CTE -#}
+    select explained.*
+    from {{ relation }} as explained
+    inner join (select distinct period_grain, period_start from {{ scores }}) as scored_periods
+        on explained.period_grain = scored_periods.period_grain
+        and explained.period_start = scored_periods.period_start
+{%- endmacro %}
