@@ -1,10 +1,11 @@
 {#- Data tests of incremental models read only the rows rewritten since their last passing run.
 
     A replace_scope model rewrites whole scopes (periods, partner-months, keys); rows outside
-    them are the rows its tests already passed. So a row-local test (not_null, accepted_values, within_range)
-    or a uniqueness test over columns that include the unique_key can only find a new failure in
-    a rewritten scope; so can a test whose failures are each one scope of the model, reading the
-    other relations it joins for the same scopes (the explanations adding up to a score).
+    them are the rows its tests already passed. So a row-local test (not_null, accepted_values,
+    within_range) or a uniqueness test over columns that include the unique_key can only find a
+    new failure in a rewritten scope; so can a test whose failures are each one scope of the
+    model, reading the other relations it joins for the same scopes (the explanations adding up
+    to a score).
     Bookkeeping, in schema dbt_meta:
     - rewritten_keys(model, key_value): the scopes the strategy rewrote, kept until the model's
       tests all pass in one run, so a failure keeps failing until it is fixed;
