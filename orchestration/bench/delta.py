@@ -5,10 +5,14 @@ The generator writes monthly extracts; a production landing zone gets a folder a
 last portal extract's events, re-keyed and moved to the new day, and the CRM changes of
 a day (a 1/30 sample of the still-open opportunities in the last extract, restated as
 closed won on that day).
+
+``write_redelivery`` then delivers that day's events again, unchanged, a day later: the daily
+run whose data changes no score, so what it costs is the floor of every daily run.
 """
 
 from __future__ import annotations
 
+import gzip
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -149,6 +153,38 @@ def write_daily_delta(landing: Path) -> DailyDelta:
     finally:
         conn.close()
     return delta
+
+
+def write_redelivery(landing: Path, delta: DailyDelta) -> DailyDelta:
+    """The delta's portal events delivered again the next day: the same lines, a new file.
+
+    Ingest loads them as a new batch, staging replaces each event with an identical row, and
+    every scoring model finds no changed period. The lines are compressed anew, with the day in
+    the gzip header's file name, so that ingest's manifest (which skips a file whose bytes it
+    has loaded) sees a new file.
+    """
+    day = delta.extract_date + timedelta(days=1)
+    redelivery = DailyDelta(extract_date=day)
+    events = landing / "portal" / "activity_events"
+    sources = sorted((events / delta.extract_date.isoformat()).glob("*.jsonl.gz"))
+    if not sources:
+        return redelivery
+    target_dir = events / day.isoformat()
+    target_dir.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    for source in sources:
+        target = target_dir / source.name
+        with (
+            gzip.open(source, "rb") as lines,
+            target.open("wb") as file,
+            gzip.GzipFile(f"{source.name} delivered again {day}", "wb", fileobj=file) as out,
+        ):
+            for line in lines:
+                out.write(line)
+                rows += bool(line.strip())
+    redelivery.rows["portal/activity_events"] = rows
+    redelivery.folders.append(target_dir)
+    return redelivery
 
 
 def remove_delta(folders: list[Path]) -> None:

@@ -110,6 +110,18 @@ def render(result: BenchResult) -> Group:
             human_bytes(delta.peak_rss_bytes),
             f"extract {result.delta.extract_date}",
         )
+    if result.floor_run is not None and result.floor is not None:
+        floor = result.floor_run
+        unchanged = {True: "no score changed", False: "SCORES CHANGED", None: "no scores"}
+        table.add_row(
+            Text("daily run floor", style="bold"),
+            f"{floor.seconds:,.1f}",
+            f"{100 * (result.floor_ratio or 0):.0f} %",
+            f"{result.floor.total_rows:,}",
+            "",
+            human_bytes(floor.peak_rss_bytes),
+            f"the day delivered again: {unchanged[result.floor_scores_unchanged]}",
+        )
 
     machine = machine_info()
     load = (
@@ -156,4 +168,12 @@ def render(result: BenchResult) -> Group:
                     f"{slowest.seconds:.1f} s of {result.delta_run.seconds:.1f} s"
                 )
             )
+    if result.delta_run is not None and result.floor_run is not None:
+        lines.append(
+            Text(
+                f"a daily run costs {result.floor_run.seconds:.1f} s when its data changes no "
+                f"score (the floor); the delta's day added "
+                f"{result.delta_run.seconds - result.floor_run.seconds:+.1f} s to that"
+            )
+        )
     return Group(*lines)

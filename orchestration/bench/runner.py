@@ -26,7 +26,12 @@ from typing import Any
 import psutil
 
 from orchestration.bench.baseline import BaselineResult, run_baseline
-from orchestration.bench.delta import DailyDelta, remove_delta, write_daily_delta
+from orchestration.bench.delta import (
+    DailyDelta,
+    remove_delta,
+    write_daily_delta,
+    write_redelivery,
+)
 from orchestration.bench.memory import RssSampler
 from orchestration.bench.scales import Scale
 from orchestration.settings import PROJECT_DIR, Settings
@@ -118,6 +123,12 @@ class BenchResult:
     baseline_peak_rss_bytes: int | None
     delta: DailyDelta | None = None
     delta_run: PipelineRun | None = None
+    # The delta's events delivered again: a daily run that changes no score, the floor of
+    # every daily run (Dagster, ingest, checks, starting dbt, its nodes, publish).
+    floor: DailyDelta | None = None
+    floor_run: PipelineRun | None = None
+    # Whether that run left marts.fct_partner_scores as it was; None when it has no marts.
+    floor_scores_unchanged: bool | None = None
     finished_at: datetime | None = None
     # The earlier bench result the baseline was taken from (--baseline-from), else None.
     baseline_source: Path | None = None
@@ -165,6 +176,12 @@ class BenchResult:
         if self.delta_run is None or self.full is None:
             return None
         return self.delta_run.seconds / self.full.seconds
+
+    @property
+    def floor_ratio(self) -> float | None:
+        if self.floor_run is None or self.full is None:
+            return None
+        return self.floor_run.seconds / self.full.seconds
 
     def stage_rows(self) -> list[StageResult]:
         """generate, then the median full run's stages (startup and Dagster time included)."""
@@ -222,6 +239,16 @@ class BenchResult:
                 "target_ratio": DELTA_TARGET,
                 "met": (self.delta_ratio or 0) <= DELTA_TARGET,
                 "run": self.delta_run.as_dict(),
+            },
+            "floor": None
+            if self.floor_run is None or self.floor is None
+            else {
+                "extract_date": self.floor.extract_date.isoformat(),
+                "rows": self.floor.rows,
+                "seconds": self.floor_run.seconds,
+                "ratio_to_full": self.floor_ratio,
+                "scores_unchanged": self.floor_scores_unchanged,
+                "run": self.floor_run.as_dict(),
             },
         }
 
@@ -425,6 +452,26 @@ def _table_rows(database: Path, schemas: tuple[str, ...] | None, settings: Setti
         )
 
 
+def scores_fingerprint(settings: Settings) -> tuple[int, int] | None:
+    """Rows and the sum of row hashes of ``marts.fct_partner_scores``; None without it."""
+    from orchestration.warehouse import connect
+
+    if not settings.warehouse_path.exists():
+        return None
+    with connect(settings, read_only=True) as conn:
+        exists = conn.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'marts' and table_name = 'fct_partner_scores'"
+        ).fetchone()[0]
+        if not exists:
+            return None
+        rows, total = conn.execute(
+            "select count(*), coalesce(sum(hash(scores)::hugeint), 0) "
+            "from marts.fct_partner_scores as scores"
+        ).fetchone()
+    return int(rows), int(total)
+
+
 # -- pipeline ----------------------------------------------------------------------------------
 
 
@@ -622,14 +669,26 @@ def run_bench(
             # The warehouse holds the last full build; add a day and run again.
             say("daily delta")
             result.delta = write_daily_delta(settings.landing_dir)
-            marker["delta_folders"] = [str(p) for p in result.delta.folders]
+            folders = list(result.delta.folders)
+            marker["delta_folders"] = [str(p) for p in folders]
             _write_marker(data_dir, marker)
             try:
                 run = run_pipeline(settings, sampler, on_step)
                 _check_run(run, settings, "daily delta run")
                 result.delta_run = run
+                say("daily run floor: the same day delivered again")
+                result.floor = write_redelivery(settings.landing_dir, result.delta)
+                folders += result.floor.folders
+                marker["delta_folders"] = [str(p) for p in folders]
+                _write_marker(data_dir, marker)
+                scores_before = scores_fingerprint(settings)
+                run = run_pipeline(settings, sampler, on_step)
+                _check_run(run, settings, "daily floor run")
+                result.floor_run = run
+                if scores_before is not None:
+                    result.floor_scores_unchanged = scores_fingerprint(settings) == scores_before
             finally:
-                remove_delta(result.delta.folders)
+                remove_delta(folders)
                 marker["delta_folders"] = []
                 _write_marker(data_dir, marker)
         if not keep:

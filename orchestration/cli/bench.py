@@ -46,7 +46,11 @@ def bench(
         "--keep/--no-keep",
         help="Keep the bench data directory (landing and warehouse) afterwards.",
     ),
-    delta: bool = typer.Option(True, "--delta/--no-delta", help="Also measure a daily delta run."),
+    delta: bool = typer.Option(
+        True,
+        "--delta/--no-delta",
+        help="Also measure a daily delta run, then the same day delivered again (the floor).",
+    ),
     baseline_from: Path | None = typer.Option(
         None,
         "--baseline-from",

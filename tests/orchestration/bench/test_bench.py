@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from orchestration.bench import runner as bench_runner
 from orchestration.bench.baseline import baseline_steps, run_baseline
-from orchestration.bench.delta import extract_dates, write_daily_delta
+from orchestration.bench.delta import extract_dates, write_daily_delta, write_redelivery
 from orchestration.bench.memory import RssSampler
 from orchestration.bench.report import human_bytes, render
 from orchestration.bench.scales import SCALES, get_scale
@@ -221,6 +221,47 @@ def test_daily_delta_adds_the_next_day(tmp_path):
     ).fetchall()
     assert [(s, str(d), w) for s, d, w in won] == [("closed_won", "2025-03-01", True)]
 
+    # the floor: the same events again a day later, in a file ingest has not seen
+    again = write_redelivery(landing, delta)
+
+    assert str(again.extract_date) == "2025-03-03"
+    assert again.rows == {"portal/activity_events": delta.rows["portal/activity_events"]}
+    assert again.folders == [landing / "portal/activity_events/2025-03-03"]
+    first, second = (
+        landing / f"portal/activity_events/{day}/activity_events-part-0001.jsonl.gz"
+        for day in ("2025-03-02", "2025-03-03")
+    )
+    assert first.read_bytes() != second.read_bytes()
+    lines = [
+        conn.execute(
+            f"select * from read_json('{path}', format = 'newline_delimited') order by event_id"
+        ).fetchall()
+        for path in (first, second)
+    ]
+    assert lines[0] == lines[1]
+
+
+def test_scores_fingerprint_sees_any_changed_value(data_dir):
+    def execute(sql: str) -> None:
+        with duckdb.connect(str(data_dir.warehouse_path)) as conn:
+            conn.execute(sql)
+
+    assert bench_runner.scores_fingerprint(data_dir) is None  # no warehouse yet
+    execute("create schema marts")
+    assert bench_runner.scores_fingerprint(data_dir) is None  # no scores table yet
+    execute(
+        """
+        create table marts.fct_partner_scores as
+        select 'P' || range as partner_id, 50.0 + range as score, null::varchar as band
+        from range(3)
+        """
+    )
+    before = bench_runner.scores_fingerprint(data_dir)
+    assert before is not None and before[0] == 3
+    assert bench_runner.scores_fingerprint(data_dir) == before
+    execute("update marts.fct_partner_scores set band = 'good' where partner_id = 'P1'")
+    assert bench_runner.scores_fingerprint(data_dir) != before
+
 
 def test_rss_sampler_sees_memory_in_its_window():
     with RssSampler(interval=0.01) as sampler:
@@ -266,6 +307,11 @@ def _assert_complete(payload: dict, scale: str, delta: bool = True) -> None:
     if delta:
         assert payload["delta"]["seconds"] > 0
         assert isinstance(payload["delta"]["ratio_to_full"], float)
+        floor = payload["floor"]
+        assert floor["seconds"] > 0 and isinstance(floor["ratio_to_full"], float)
+        assert floor["rows"] == {
+            "portal/activity_events": payload["delta"]["rows"]["portal/activity_events"]
+        }
 
 
 def test_harness_on_generated_data_with_a_stand_in_pipeline(data_dir, monkeypatch):
@@ -280,7 +326,9 @@ def test_harness_on_generated_data_with_a_stand_in_pipeline(data_dir, monkeypatc
     assert result.generate.rows and result.generate.note is None
     assert result.delta and result.delta.rows["portal/activity_events"] > 0
     # the delta's folders are gone again, so the next full build sees the same landing zone
-    assert not any(p.exists() for p in result.delta.folders)
+    assert result.floor and result.floor.folders
+    assert not any(p.exists() for p in result.delta.folders + result.floor.folders)
+    assert result.floor_scores_unchanged is None  # the stand-in pipeline builds no scores
     path = bench_runner.write_json(result, data_dir.data_dir / "out.json")
     _assert_complete(json.loads(path.read_text()), "XS")
     console = Console(record=True, width=160)
@@ -291,6 +339,7 @@ def test_harness_on_generated_data_with_a_stand_in_pipeline(data_dir, monkeypatc
     for label in ("generate", "ingest", "checks", "dbt build", "publish", "baseline", "delta"):
         assert label in text
     assert "pipeline / baseline" in text
+    assert "daily run floor" in text and "the day delivered again: no scores" in text
 
     only = bench_runner.run_bench(data_dir, SCALES["XS"], seed=3, pipeline=False)
     assert only.ratio is None and only.delta_run is None and only.baseline_seconds > 0
@@ -364,9 +413,12 @@ def test_bench_cli_end_to_end_on_s(data_dir, tmp_path: Path):
     assert payload["stages"]["ingest"]["rows"] > 1_000_000
     assert payload["stages"]["dbt_build"]["rows"] > 0
     assert payload["delta"]["rows"]["portal/activity_events"] > 0
+    # the day delivered again changes no score: the floor run measures fixed costs only
+    assert payload["floor"]["scores_unchanged"] is True
     for label in ("generate", "ingest", "checks", "dbt build", "publish", "baseline", "delta"):
         assert label in result.output
     assert "pipeline / baseline" in result.output
+    assert "floor" in result.output  # the table's row and the line under it
 
 
 def test_each_bench_data_dir_spills_to_its_own_temp_dir(tmp_path, monkeypatch):
