@@ -17,6 +17,7 @@ import pandas as pd
 from expectations.config import BandChurn, NullRate, RevenueSpike, Volume
 from expectations.profiling import ensure_partner_months
 from orchestration.extracts import get_entity
+from orchestration.warehouse import table_exists
 
 MAD_SCALE = 1.4826  # MAD of a normal distribution -> standard deviation
 # A batch covering less than 1/CADENCE_TOLERANCE of the usual span between deliveries (a daily
@@ -156,16 +157,6 @@ def null_rate_bands(
     return out
 
 
-def _table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        conn.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
-
-
 UNBLOCKED = (
     "_batch_id not in (select batch_id from raw_meta.blocked_batches where released_at is null)"
 )
@@ -192,7 +183,7 @@ def revenue_spikes(
     months is lumpy, not suspicious). ``excess`` > 0 flags unseen revenue >= ratio x baseline
     with support at most ``support_ratio_max``.
     """
-    if not months or not _table_exists(conn, "raw_crm", "opportunities"):
+    if not months or not table_exists(conn, "raw_crm", "opportunities"):
         return pd.DataFrame()
     signals = [
         """select partner_id, date_trunc('month', created_date) as month, count(*) as n
@@ -201,7 +192,7 @@ def revenue_spikes(
     # Registrations and portal events come from their per-batch partner-month counts: the
     # same sums as counting raw rows, without rescanning 10 M events on every run.
     for source, name in (("crm", "deal_registrations"), ("portal", "activity_events")):
-        if _table_exists(conn, f"raw_{source}", name):
+        if table_exists(conn, f"raw_{source}", name):
             ensure_partner_months(conn, get_entity(source, name))
             signals.append(
                 f"""select partner_id, month, sum(row_count) as n

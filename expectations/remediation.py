@@ -22,6 +22,7 @@ from expectations.profiling import ensure_partner_months
 from expectations.results import utcnow
 from orchestration.extracts import DUCKDB_TYPES, ENTITIES, Entity, get_entity
 from orchestration.ingest import ensure_raw_schema
+from orchestration.warehouse import table_exists
 
 CORRECTION_COLUMNS = (
     "entity",
@@ -202,16 +203,6 @@ def load_corrections(
     return report
 
 
-def _exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        conn.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
-
-
 def refresh_partner_data_gaps(conn: duckdb.DuckDBPyConnection) -> int:
     """Rebuild ``quality.partner_data_gaps``; returns the number of gaps.
 
@@ -225,7 +216,7 @@ def refresh_partner_data_gaps(conn: duckdb.DuckDBPyConnection) -> int:
     conn.execute("create schema if not exists quality")
     conn.execute(GAPS_DDL)
     now = utcnow()
-    if not _exists(conn, "raw_crm", "partners"):
+    if not table_exists(conn, "raw_crm", "partners"):
         return 0
     active = """
         select partner_id, joined_date from raw_crm.partners
@@ -233,7 +224,7 @@ def refresh_partner_data_gaps(conn: duckdb.DuckDBPyConnection) -> int:
           and status = 'active'
     """
     for source, name in MONTHLY_ACTIVITY:
-        if not _exists(conn, f"raw_{source}", name):
+        if not table_exists(conn, f"raw_{source}", name):
             continue
         # Per-batch partner-month counts, kept up to date from the new batches only: the same
         # months, partners and partner-months as the raw rows, without rescanning history.
@@ -270,7 +261,7 @@ def refresh_partner_data_gaps(conn: duckdb.DuckDBPyConnection) -> int:
             [now, now],
         )
     for entity in ENTITIES:
-        if not _exists(conn, entity.raw_schema, entity.name):
+        if not table_exists(conn, entity.raw_schema, entity.name):
             continue
         conn.execute(
             f"""
@@ -286,7 +277,7 @@ def refresh_partner_data_gaps(conn: duckdb.DuckDBPyConnection) -> int:
             """,
             [now],
         )
-    if _exists(conn, "raw_meta", "quarantined_rows"):
+    if table_exists(conn, "raw_meta", "quarantined_rows"):
         conn.execute(
             """
             insert into quality.partner_data_gaps

@@ -15,6 +15,7 @@ import duckdb
 
 from expectations.results import ensure_quality_schema, utcnow
 from orchestration.settings import Settings
+from orchestration.warehouse import table_exists
 
 REPORT_NAME = "quality.html"
 CSS = """
@@ -42,16 +43,6 @@ def _table(headers: list[str], rows: list[str]) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = "".join(rows) or f"<tr><td colspan='{len(headers)}'>none</td></tr>"
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        conn.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
 
 
 def render(conn: duckdb.DuckDBPyConnection) -> str:
@@ -106,7 +97,7 @@ def render(conn: duckdb.DuckDBPyConnection) -> str:
     ).fetchall()
     blocked_rows = ["<tr>" + "".join(f"<td>{_e(v)}</td>" for v in b) + "</tr>" for b in blocked]
     gaps_html = ""
-    if _exists(conn, "quality", "partner_data_gaps"):
+    if table_exists(conn, "quality", "partner_data_gaps"):
         gaps = conn.execute(
             "select partner_id, gap_kind, source, entity, period, detail "
             "from quality.partner_data_gaps order by partner_id, period limit 1000"

@@ -34,6 +34,7 @@ from orchestration.extracts import ENTITIES_BY_KEY, Entity
 from orchestration.ingest import ensure_raw_schema
 from orchestration.ingest.landing import LandingScan, scan_landing
 from orchestration.settings import Settings
+from orchestration.warehouse import table_exists
 
 log = logging.getLogger("partnerscore.quality")
 UNBLOCKED = anomalies.UNBLOCKED
@@ -322,7 +323,7 @@ def _row_checks(conn, entity: Entity, cfg: QualityConfig, batches, result) -> li
     placeholders = ", ".join("?" for _ in ids)
     partners_known = (
         "select distinct partner_id from raw_crm.partners where " + UNBLOCKED
-        if _table_exists(conn, "raw_crm", "partners")
+        if table_exists(conn, "raw_crm", "partners")
         else "select null::varchar as partner_id where false"
     )
     joins = ""
@@ -437,10 +438,6 @@ def _duplicate_keys(
         ).fetchall():
             duplicates[batch_id] = n
     return duplicates, {b: "ingest" if b in proved else "count" for b in ids}
-
-
-def _table_exists(conn, schema: str, table: str) -> bool:
-    return anomalies._table_exists(conn, schema, table)
 
 
 def _volume_and_nulls(entity: Entity, cfg: QualityConfig, batches, history, result):
@@ -632,7 +629,7 @@ def _mart_pending(conn: duckdb.DuckDBPyConnection, config: QualityConfig) -> lis
         )  # fmt: skip
     known = (
         f"select distinct partner_id from raw_crm.partners where {UNBLOCKED}"
-        if _table_exists(conn, "raw_crm", "partners")
+        if table_exists(conn, "raw_crm", "partners")
         else "select null::varchar as partner_id where false"
     )
     rules.append(
@@ -793,12 +790,12 @@ def run_all(
     landing = scan_landing(settings.landing_dir)  # once: every entity reports its own part
     with connect(settings) as conn:
         for entity in suites.raw_entities():
-            if _table_exists(conn, entity.raw_schema, entity.name):
+            if table_exists(conn, entity.raw_schema, entity.name):
                 pending += _keyed(
                     suites.asset_name(entity),
                     _raw_entity_pending(conn, entity, config, today=today, landing=landing),
                 )
-        if include_marts and _table_exists(conn, "marts", "fct_partner_scores"):
+        if include_marts and table_exists(conn, "marts", "fct_partner_scores"):
             pending += _keyed(suites.MART_ASSET, _mart_pending(conn, config))
         # One GX validation for every asset: each costs ~0.1 s of fixed overhead.
         return record(conn, settings, run_id, decide(pending))

@@ -454,16 +454,12 @@ def _table_rows(database: Path, schemas: tuple[str, ...] | None, settings: Setti
 
 def scores_fingerprint(settings: Settings) -> tuple[int, int] | None:
     """Rows and the sum of row hashes of ``marts.fct_partner_scores``; None without it."""
-    from orchestration.warehouse import connect
+    from orchestration.warehouse import connect, table_exists
 
     if not settings.warehouse_path.exists():
         return None
     with connect(settings, read_only=True) as conn:
-        exists = conn.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'marts' and table_name = 'fct_partner_scores'"
-        ).fetchone()[0]
-        if not exists:
+        if not table_exists(conn, "marts", "fct_partner_scores"):
             return None
         rows, total = conn.execute(
             "select count(*), coalesce(sum(hash(scores)::hugeint), 0) "

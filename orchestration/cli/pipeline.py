@@ -40,16 +40,12 @@ def _print_step(step_key: str, status: str) -> None:
 
 
 def _ingest_summary(settings: Settings, since: datetime) -> Table | None:
-    from orchestration.warehouse import connect
+    from orchestration.warehouse import connect, table_exists
 
     if not settings.warehouse_path.exists():
         return None
     with connect(settings, read_only=True) as conn:
-        exists = conn.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'raw_meta' and table_name = 'file_manifest'"
-        ).fetchone()[0]
-        if not exists:
+        if not table_exists(conn, "raw_meta", "file_manifest"):
             return None
         rows = conn.execute(
             """
