@@ -15,7 +15,7 @@ from rich.table import Table
 from expectations.report import report_path
 from orchestration.cli.app import UserError, app, console, friendly_errors
 from orchestration.settings import get_settings
-from orchestration.warehouse import connect
+from orchestration.warehouse import connect, table_exists
 
 
 class Format(StrEnum):
@@ -32,16 +32,6 @@ def _warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
         )
     with connect(settings, read_only=True) as conn:
         yield conn
-
-
-def _has(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        conn.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
 
 
 def _json_default(value: object) -> str:
@@ -63,7 +53,7 @@ def alerts(
     except ValueError as exc:
         raise UserError(f"invalid --since {since!r}", hint="use YYYY-MM-DD") from exc
     with _warehouse() as conn:
-        if not _has(conn, "quality", "alerts"):
+        if not table_exists(conn, "quality", "alerts"):
             rows: list[dict] = []
         else:
             cur = conn.execute(
@@ -105,7 +95,7 @@ def quality(
     """Latest data-quality check results, and where the full report is."""
     settings = get_settings()
     with _warehouse() as conn:
-        if not _has(conn, "quality", "check_results"):
+        if not table_exists(conn, "quality", "check_results"):
             raise UserError("no check results yet", hint="run `partnerscore run` first")
         rows = conn.execute(
             """
@@ -123,7 +113,7 @@ def quality(
             """
         ).fetchall()
         gap_rows = []
-        if gaps and _has(conn, "quality", "partner_data_gaps"):
+        if gaps and table_exists(conn, "quality", "partner_data_gaps"):
             gap_rows = conn.execute(
                 "select partner_id, gap_kind, source, entity, period, detail "
                 "from quality.partner_data_gaps order by partner_id nulls first, period"
