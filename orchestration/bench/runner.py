@@ -171,17 +171,30 @@ class BenchResult:
         overhead = self.overhead_seconds
         return None if overhead is None else overhead <= TARGET_SLACK_SECONDS
 
+    def _share_of_full(self, run: PipelineRun | None) -> float | None:
+        if run is None or self.full is None:
+            return None
+        return run.seconds / self.full.seconds
+
     @property
     def delta_ratio(self) -> float | None:
-        if self.delta_run is None or self.full is None:
-            return None
-        return self.delta_run.seconds / self.full.seconds
+        return self._share_of_full(self.delta_run)
 
     @property
     def floor_ratio(self) -> float | None:
-        if self.floor_run is None or self.full is None:
+        return self._share_of_full(self.floor_run)
+
+    def _day_run(self, day: DailyDelta | None, run: PipelineRun | None) -> dict[str, Any] | None:
+        """A daily run in the JSON: the day's extracts, its time and its share of the build."""
+        if day is None or run is None:
             return None
-        return self.floor_run.seconds / self.full.seconds
+        return {
+            "extract_date": day.extract_date.isoformat(),
+            "rows": day.rows,
+            "seconds": run.seconds,
+            "ratio_to_full": self._share_of_full(run),
+            "run": run.as_dict(),
+        }
 
     def stage_rows(self) -> list[StageResult]:
         """generate, then the median full run's stages (startup and Dagster time included)."""
@@ -230,26 +243,15 @@ class BenchResult:
                 "met": self.meets_target,
             },
             "delta": None
-            if self.delta_run is None or self.delta is None
+            if (delta := self._day_run(self.delta, self.delta_run)) is None
             else {
-                "extract_date": self.delta.extract_date.isoformat(),
-                "rows": self.delta.rows,
-                "seconds": self.delta_run.seconds,
-                "ratio_to_full": self.delta_ratio,
+                **delta,
                 "target_ratio": DELTA_TARGET,
                 "met": (self.delta_ratio or 0) <= DELTA_TARGET,
-                "run": self.delta_run.as_dict(),
             },
             "floor": None
-            if self.floor_run is None or self.floor is None
-            else {
-                "extract_date": self.floor.extract_date.isoformat(),
-                "rows": self.floor.rows,
-                "seconds": self.floor_run.seconds,
-                "ratio_to_full": self.floor_ratio,
-                "scores_unchanged": self.floor_scores_unchanged,
-                "run": self.floor_run.as_dict(),
-            },
+            if (floor := self._day_run(self.floor, self.floor_run)) is None
+            else {**floor, "scores_unchanged": self.floor_scores_unchanged},
         }
 
 
